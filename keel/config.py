@@ -1,0 +1,149 @@
+"""Every keel setting, declared once.
+
+Each setting has a name, a type, a default and a help text, and is read from the environment
+variable ``KEEL_<NAME>``. This is the only module in keel that reads ``os.environ``: everything
+else receives a frozen :class:`Settings` explicitly. ``docs/configuration.md`` documents each
+setting, and a test fails when one is missing there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from keel.errors import InvalidArgument
+
+__all__ = ["SETTINGS", "Setting", "Settings", "load_settings"]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+    group: str = "core"
+
+    @property
+    def env_var(self) -> str:
+        return "KEEL_" + self.name.upper()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", str, ".keel", "Directory of the embedded default store, relative to the "
+            "working directory unless absolute."),
+    Setting("database_url", str, None, "Metadata store URL: sqlite:///path or "
+            "postgresql+psycopg://user@host/db. Default: sqlite in <home>/keel.db."),
+    Setting("artifacts_url", str, None, "Artifact store URL: a local path, file:///path or "
+            "s3://bucket/prefix. Default: <home>/artifacts."),
+    Setting("tracking_url", str, None, "URL of a keel server; when set, keel.connect() with no "
+            "argument talks to it instead of the embedded store."),
+    Setting("s3_endpoint_url", str, None, "Endpoint of an S3-compatible service (MinIO, moto, "
+            "Ceph) for s3:// artifact URLs.", group="artifacts"),
+    Setting("metric_flush_interval", float, 1.0, "Seconds between background flushes of "
+            "buffered metrics.", group="tracking"),
+    Setting("metric_flush_size", int, 10_000, "Buffered metrics that trigger an immediate "
+            "flush.", group="tracking"),
+    Setting("sqlite_busy_timeout", float, 60.0, "Seconds a SQLite writer waits for the write "
+            "lock before failing.", group="metadata"),
+    Setting("capture_git", bool, True, "Record git commit, branch and dirty flag on every "
+            "run.", group="tracking"),
+    Setting("capture_git_diff", bool, True, "Store the uncommitted git diff as a run artifact "
+            "when the tree is dirty.", group="tracking"),
+    Setting("capture_packages", bool, True, "Store installed package versions as a "
+            "requirements artifact on every run.", group="tracking"),
+    Setting("capture_system", bool, True, "Record Python version, platform, hostname, user, "
+            "entry point and command line on every run.", group="tracking"),
+    Setting("user", str, None, "Name recorded as the author of runs. Default: the login "
+            "name."),
+    Setting("require_services", bool, False, "Tests: fail instead of skipping when PostgreSQL "
+            "or Redis is unreachable (CI sets it).", group="testing"),
+    Setting("test_postgres_url", str, None, "Tests: PostgreSQL server used by the postgres "
+            "tests, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test.",
+            group="testing"),
+    Setting("test_redis_url", str, None, "Tests: Redis server used by the redis tests.",
+            group="testing"),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        if setting.type is bool:
+            low = raw.strip().lower()
+            if low in _TRUE:
+                return True
+            if low in _FALSE:
+                return False
+            raise ValueError(raw)
+        if setting.type is int:
+            return int(raw)
+        if setting.type is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise InvalidArgument(
+            f"{setting.env_var}={raw!r} is not a valid {setting.type.__name__}",
+            details={"setting": setting.name},
+        ) from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: str = ".keel"
+    database_url: str | None = None
+    artifacts_url: str | None = None
+    tracking_url: str | None = None
+    s3_endpoint_url: str | None = None
+    metric_flush_interval: float = 1.0
+    metric_flush_size: int = 10_000
+    sqlite_busy_timeout: float = 60.0
+    capture_git: bool = True
+    capture_git_diff: bool = True
+    capture_packages: bool = True
+    capture_system: bool = True
+    user: str | None = None
+    require_services: bool = False
+    test_postgres_url: str | None = None
+    test_redis_url: str | None = None
+
+    def replace(self, **changes: Any) -> Settings:
+        unknown = set(changes) - set(_BY_NAME)
+        if unknown:
+            raise InvalidArgument(
+                f"unknown setting(s): {', '.join(sorted(unknown))}; "
+                f"known: {', '.join(sorted(_BY_NAME))}"
+            )
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser().absolute()
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home_path / 'keel.db'}"
+
+    def resolved_artifacts_url(self) -> str:
+        if self.artifacts_url:
+            return self.artifacts_url
+        return str(self.home_path / "artifacts")
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from ``KEEL_*`` variables (``os.environ`` by default), then ``overrides``."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.env_var)
+        if raw is not None and raw != "":
+            values[setting.name] = _parse(setting, raw)
+    return Settings().replace(**values).replace(**overrides)

@@ -1,0 +1,151 @@
+"""Every error keel raises on purpose.
+
+One root, with the HTTP status and a stable machine-readable code carried as data, so the HTTP
+layer can turn any of them into a response and a client can rebuild the same class from ``code``
+(see :func:`error_from_code`)::
+
+    KeelError (INTERNAL_ERROR, 500)
+    ├── InvalidArgument (INVALID_ARGUMENT, 400)
+    │   ├── InvalidFilter (INVALID_FILTER, 400)        a search filter that does not parse
+    │   └── InvalidArtifactPath (INVALID_ARTIFACT_PATH, 400)
+    ├── NotFound (NOT_FOUND, 404)
+    │   ├── ExperimentNotFound (EXPERIMENT_NOT_FOUND, 404)
+    │   ├── RunNotFound (RUN_NOT_FOUND, 404)
+    │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND, 404)
+    │   └── DatasetNotFound (DATASET_NOT_FOUND, 404)
+    ├── AlreadyExists (ALREADY_EXISTS, 409)
+    ├── Conflict (CONFLICT, 409)
+    │   ├── ParamConflict (PARAM_CONFLICT, 409)          a param logged again with another value
+    │   └── RunNotActive (RUN_NOT_ACTIVE, 409)           writing to a deleted run
+    ├── BackendUnavailable (BACKEND_UNAVAILABLE, 503)
+    └── MissingDependency (MISSING_DEPENDENCY, 500)      names the extra to install
+
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AlreadyExists",
+    "ArtifactNotFound",
+    "BackendUnavailable",
+    "Conflict",
+    "DatasetNotFound",
+    "ExperimentNotFound",
+    "InvalidArgument",
+    "InvalidArtifactPath",
+    "InvalidFilter",
+    "KeelError",
+    "MissingDependency",
+    "NotFound",
+    "ParamConflict",
+    "RunNotActive",
+    "RunNotFound",
+    "error_from_code",
+]
+
+
+class KeelError(Exception):
+    """Root of every error keel raises on purpose."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form: ``{"code", "message", "details"}``."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class InvalidArgument(KeelError):
+    code = "INVALID_ARGUMENT"
+    http_status = 400
+
+
+class InvalidFilter(InvalidArgument):
+    """A search filter that does not parse; ``details`` has ``position`` and ``token``."""
+
+    code = "INVALID_FILTER"
+
+
+class InvalidArtifactPath(InvalidArgument):
+    code = "INVALID_ARTIFACT_PATH"
+
+
+class NotFound(KeelError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class ExperimentNotFound(NotFound):
+    code = "EXPERIMENT_NOT_FOUND"
+
+
+class RunNotFound(NotFound):
+    code = "RUN_NOT_FOUND"
+
+
+class ArtifactNotFound(NotFound):
+    code = "ARTIFACT_NOT_FOUND"
+
+
+class DatasetNotFound(NotFound):
+    code = "DATASET_NOT_FOUND"
+
+
+class AlreadyExists(KeelError):
+    code = "ALREADY_EXISTS"
+    http_status = 409
+
+
+class Conflict(KeelError):
+    code = "CONFLICT"
+    http_status = 409
+
+
+class ParamConflict(Conflict):
+    code = "PARAM_CONFLICT"
+
+
+class RunNotActive(Conflict):
+    code = "RUN_NOT_ACTIVE"
+
+
+class BackendUnavailable(KeelError):
+    code = "BACKEND_UNAVAILABLE"
+    http_status = 503
+
+
+class MissingDependency(KeelError):
+    """An optional dependency is not installed; the message says which extra brings it."""
+
+    code = "MISSING_DEPENDENCY"
+    http_status = 500
+
+    def __init__(self, package: str, *, extra: str) -> None:
+        super().__init__(
+            f"{package} is not installed; install it with: pip install 'keelml[{extra}]'",
+            details={"package": package, "extra": extra},
+        )
+        self.package = package
+        self.extra = extra
+
+
+def _all_subclasses(cls: type[KeelError]) -> list[type[KeelError]]:
+    out: list[type[KeelError]] = [cls]
+    for sub in cls.__subclasses__():
+        out.extend(_all_subclasses(sub))
+    return out
+
+
+def error_from_code(code: str, message: str, details: dict[str, Any] | None = None) -> KeelError:
+    """Rebuild the error class named by ``code`` (unknown codes become a plain KeelError)."""
+    table = {c.code: c for c in _all_subclasses(KeelError) if c is not MissingDependency}
+    cls = table.get(code, KeelError)
+    return cls(message, details=details)

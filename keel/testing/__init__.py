@@ -1,0 +1,1 @@
+"""Contract suites for keel ports and a pytest plugin with keel fixtures."""
