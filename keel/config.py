@@ -40,8 +40,9 @@ SETTINGS: tuple[Setting, ...] = (
             "postgresql+psycopg://user@host/db. Default: sqlite in <home>/keel.db."),
     Setting("artifacts_url", str, None, "Artifact store URL: a local path, file:///path or "
             "s3://bucket/prefix. Default: <home>/artifacts."),
-    Setting("tracking_url", str, None, "URL of a keel server; when set, keel.connect() with no "
-            "argument talks to it instead of the embedded store."),
+    Setting("tracking_url", str, None, "URL of a keel server for the HTTP transport. The "
+            "transport arrives with `keel server`; until then setting it is an error, never a "
+            "silent fallback to the local store."),
     Setting("s3_endpoint_url", str, None, "Endpoint of an S3-compatible service (MinIO, moto, "
             "Ceph) for s3:// artifact URLs.", group="artifacts"),
     Setting("metric_flush_interval", float, 1.0, "Seconds between background flushes of "

@@ -56,7 +56,7 @@ def decode_value(text: str, kind: str) -> object:
     if kind == "int":
         return int(text)
     if kind == "float":
-        return float(text) if text not in ("nan", "inf", "-inf") else float(text)
+        return float(text)
     if kind == "bool":
         return text == "true"
     if kind == "none":

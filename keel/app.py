@@ -1,0 +1,253 @@
+"""Composition root: ``Keel(settings)`` opens the stores named by URLs and wires the services.
+
+Backends are chosen by URL scheme and imported only when used. keel's own backends are
+registered through the same entry-point groups a plugin uses (``keel.metadata_stores`` and
+``keel.artifact_stores`` in pyproject.toml); the table below is the fallback when keel runs from
+a source tree that was never installed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from keel.artifacts import ArtifactStore
+from keel.config import Settings, load_settings
+from keel.errors import InvalidArgument
+from keel.tracking._metric_buffer import MetricBuffer
+from keel.tracking.compare import Goal, RunComparison, build_comparison
+from keel.tracking.datasets import DatasetService
+from keel.tracking.experiments import ExperimentService
+from keel.tracking.models import Experiment, Metric, Run
+from keel.tracking.run_artifacts import RunArtifactService
+from keel.tracking.runs import RunService
+from keel.tracking.store import MetadataStore
+
+__all__ = ["Keel", "open_artifact_store", "open_metadata_store", "upgrade_metadata_store"]
+
+_BUILTIN_METADATA = {
+    "sqlite": "keel.backends._factories:open_sql_metadata",
+    "postgresql": "keel.backends._factories:open_sql_metadata",
+    "postgresql+psycopg": "keel.backends._factories:open_sql_metadata",
+}
+_BUILTIN_ARTIFACTS = {
+    "file": "keel.backends._factories:open_local_artifacts",
+    "s3": "keel.backends._factories:open_s3_artifacts",
+}
+
+
+def _factories(group: str, builtin: Mapping[str, str]) -> dict[str, str]:
+    table = dict(builtin)
+    for ep in entry_points(group=group):
+        table[ep.name] = ep.value
+    return table
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module, _, attr = target.partition(":")
+    factory: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return factory
+
+
+def _scheme(url: str) -> str:
+    if "://" not in url:
+        return "file"
+    return urlsplit(url).scheme.lower()
+
+
+def open_metadata_store(url: str, settings: Settings) -> MetadataStore:
+    """Open the metadata store named by ``url`` (migrations are applied on open)."""
+    table = _factories("keel.metadata_stores", _BUILTIN_METADATA)
+    scheme = _scheme(url)
+    if scheme not in table:
+        raise InvalidArgument(
+            f"unknown metadata store scheme {scheme!r} in {url!r}; "
+            f"known schemes: {', '.join(sorted(table))}",
+            details={"scheme": scheme},
+        )
+    store: MetadataStore = _load(table[scheme])(url, settings)
+    return store
+
+
+def open_artifact_store(url: str, settings: Settings) -> ArtifactStore:
+    """Open the artifact store named by ``url``: a local path, file:// or s3:// (or a plugin's)."""
+    table = _factories("keel.artifact_stores", _BUILTIN_ARTIFACTS)
+    scheme = _scheme(url)
+    if scheme not in table:
+        raise InvalidArgument(
+            f"unknown artifact store scheme {scheme!r} in {url!r}; "
+            f"known schemes: {', '.join(sorted(table))}",
+            details={"scheme": scheme},
+        )
+    store: ArtifactStore = _load(table[scheme])(url, settings)
+    return store
+
+
+def _close_quietly(ref: weakref.ref[Keel]) -> None:
+    client = ref()
+    if client is not None:
+        client.close()
+
+
+class Keel:
+    """One connection to keel: the services over one metadata store and one artifact store.
+
+    Use it as a context manager, or call ``close()``; buffered metrics are flushed on close and,
+    for clients never closed, at interpreter exit.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        metadata: MetadataStore | None = None,
+        artifact_store: ArtifactStore | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        if self.settings.tracking_url and metadata is None:
+            raise InvalidArgument(
+                f"KEEL_TRACKING_URL={self.settings.tracking_url!r}: the HTTP transport arrives "
+                "with `keel server`; this version talks to metadata stores directly "
+                "(set KEEL_DATABASE_URL instead)"
+            )
+        self.metadata = metadata or open_metadata_store(
+            self.settings.resolved_database_url(), self.settings
+        )
+        try:
+            self.artifact_store = artifact_store or open_artifact_store(
+                self.settings.resolved_artifacts_url(), self.settings
+            )
+        except BaseException:
+            self.metadata.close()
+            raise
+        self._buffer = MetricBuffer(
+            self.metadata.runs,
+            flush_interval=self.settings.metric_flush_interval,
+            flush_size=self.settings.metric_flush_size,
+        )
+        self.experiments = ExperimentService(self.metadata.experiments)
+        self.runs = RunService(
+            self.metadata.runs,
+            self.experiments,
+            self._buffer,
+            default_user=self._user(),
+        )
+        self.artifacts = RunArtifactService(self.metadata.runs, self.artifact_store)
+        self.datasets = DatasetService(self.metadata.datasets, self.metadata.runs)
+        self._closed = False
+        atexit.register(_close_quietly, weakref.ref(self))
+
+    def _user(self) -> str | None:
+        if self.settings.user:
+            return self.settings.user
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return None
+
+    # -- runs with reproducibility capture -------------------------------------------------
+
+    def create_run(
+        self,
+        experiment: str | Experiment | None = None,
+        *,
+        name: str | None = None,
+        parent_run_id: str | None = None,
+        tags: Mapping[str, object] | None = None,
+        capture: bool = True,
+    ) -> Run:
+        """A new RUNNING run; with ``capture`` (and the capture_* settings) it records git state,
+        entry point, Python, platform and installed packages."""
+        run = self.runs.create_run(
+            experiment, name=name, parent_run_id=parent_run_id, tags=tags
+        )
+        if capture:
+            self.capture_environment(run.run_id)
+        return run
+
+    def capture_environment(self, run_id: str, *, cwd: Path | None = None) -> None:
+        from keel.tracking._environment import capture_environment
+
+        s = self.settings
+        captured = capture_environment(
+            git=s.capture_git,
+            git_diff=s.capture_git_diff,
+            packages=s.capture_packages,
+            system=s.capture_system,
+            cwd=cwd,
+            user=self.runs_default_user,
+        )
+        if captured.tags:
+            self.runs.set_tags(run_id, captured.tags)
+        for path, content in captured.files.items():
+            self.artifacts.log_bytes(run_id, content, path)
+
+    @property
+    def runs_default_user(self) -> str | None:
+        return self._user()
+
+    # -- comparison -------------------------------------------------------------------------
+
+    def compare_runs(
+        self, run_ids: Sequence[str | Run], *, goals: Mapping[str, Goal] | None = None
+    ) -> RunComparison:
+        """Params and final/best metrics side by side, differences flagged, histories aligned
+        by step. ``goals`` overrides the inferred direction ('min' for losses and errors)."""
+        if len(run_ids) < 1:
+            raise InvalidArgument("compare_runs needs at least one run")
+        self.runs.flush()
+        runs = [self.runs.get_run(r.run_id if isinstance(r, Run) else r) for r in run_ids]
+        histories: dict[str, dict[str, list[Metric]]] = {}
+        for run in runs:
+            for key in run.metrics:
+                histories.setdefault(key, {})[run.run_id] = self.runs.get_metric_history(
+                    run.run_id, key
+                )
+        return build_comparison(runs, histories, goals)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        self._buffer.flush()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._buffer.close()
+        finally:
+            self.metadata.close()
+
+    def __enter__(self) -> Keel:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Keel(metadata={self.metadata.url!r}, artifacts={self.artifact_store.url!r})"
+
+
+def upgrade_metadata_store(url: str) -> str:
+    """Bring the metadata store at ``url`` to the current schema; returns the revision."""
+    store = open_metadata_store(url, load_settings())
+    try:
+        revision: str = getattr(store, "schema_revision", "current")
+        return revision
+    finally:
+        store.close()

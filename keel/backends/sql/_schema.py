@@ -1,0 +1,168 @@
+"""The metadata schema as SQLAlchemy Core tables.
+
+The migrations in ``migrations/versions`` create exactly these tables (a test compares them), and
+the stores build their queries from them. Design notes:
+
+- Timestamps are integer epoch milliseconds (``BigInteger``).
+- A metric value is stored as ``value`` plus an ``is_nan`` flag: SQLite turns NaN into NULL, so
+  NaN is written as ``value NULL, is_nan true`` on every dialect, which also makes NaN fail every
+  SQL comparison, as the search semantics require. +-inf are stored as they are.
+- ``metrics`` is the append-only history; ``seq`` (an auto-increment key) records insertion order.
+  ``latest_metrics`` holds each run's current value per key, kept up to date on every batch so a
+  search never scans the history.
+- ``params.num`` is the numeric value of int/float params (NULL for NaN and for other types), so
+  numeric filters need no CAST (SQLite's CAST reads 'inf' and 'nan' as 0.0).
+- Dataset ``columns`` and ``profile`` are JSON text: profiles may hold NaN, which PostgreSQL's
+  JSON types reject.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+_ms = sa.BigInteger
+# BIGSERIAL on PostgreSQL; INTEGER PRIMARY KEY (the rowid itself, the fastest insert) on SQLite.
+_seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+experiments = sa.Table(
+    "experiments",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("created_at", _ms, nullable=False),
+    sa.Column("updated_at", _ms, nullable=False),
+    sa.UniqueConstraint("name", name="uq_experiments_name"),
+    sa.Index("ix_experiments_created_at", "created_at"),
+)
+
+experiment_tags = sa.Table(
+    "experiment_tags",
+    metadata,
+    sa.Column(
+        "experiment_id",
+        sa.String(64),
+        sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column(
+        "experiment_id",
+        sa.String(64),
+        sa.ForeignKey("experiments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("start_time", _ms, nullable=False),
+    sa.Column("end_time", _ms, nullable=True),
+    sa.Column("lifecycle_stage", sa.String(16), nullable=False),
+    sa.Column("artifact_location", sa.Text, nullable=False),
+    sa.Column("parent_run_id", sa.String(64), sa.ForeignKey("runs.id"), nullable=True),
+    sa.Column("user", sa.String(250), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_runs_experiment_stage_start", "experiment_id", "lifecycle_stage", "start_time"),
+    sa.Index("ix_runs_parent_run_id", "parent_run_id"),
+)
+
+params = sa.Table(
+    "params",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("num", sa.Double, nullable=True),
+)
+
+tags = sa.Table(
+    "tags",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+metrics = sa.Table(
+    "metrics",
+    metadata,
+    sa.Column("seq", _seq, primary_key=True, autoincrement=True),
+    # No foreign key: log_metrics checks the run ids in the same transaction and runs are never
+    # hard-deleted, while a per-row FK check would double the cost of a 100k-point COPY.
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("key", sa.String(250), nullable=False),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("is_nan", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", _ms, nullable=False),
+    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step", "timestamp"),
+)
+
+latest_metrics = sa.Table(
+    "latest_metrics",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Double, nullable=True),
+    sa.Column("is_nan", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Column("timestamp", _ms, nullable=False),
+    sa.Index("ix_latest_metrics_key_value", "key", "value"),
+)
+
+dataset_versions = sa.Table(
+    "dataset_versions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("digest", sa.String(128), nullable=False),
+    sa.Column("num_rows", sa.BigInteger, nullable=False),
+    sa.Column("columns", sa.Text, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=True),
+    sa.Column("created_at", _ms, nullable=False),
+    sa.UniqueConstraint("name", "digest", name="uq_dataset_versions_name_digest"),
+    sa.UniqueConstraint("name", "version", name="uq_dataset_versions_name_version"),
+    sa.Index("ix_dataset_versions_created_at", "created_at"),
+)
+
+run_inputs = sa.Table(
+    "run_inputs",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column(
+        "dataset_version_id",
+        sa.String(64),
+        sa.ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("context", sa.String(250), primary_key=True),
+    sa.Index("ix_run_inputs_dataset_version_id", "dataset_version_id"),
+)
+
+artifact_records = sa.Table(
+    "artifact_records",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("path", sa.String(1024), primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("created_at", _ms, nullable=False),
+)

@@ -1,0 +1,42 @@
+"""The ``keel`` command: ``keel <noun> <verb>``; listings take ``--json``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from keel.cli import artifacts, datasets, db, experiments, runs
+from keel.cli._common import CliState
+
+app = typer.Typer(
+    name="keel",
+    help="keel: track, version, register, serve and monitor models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(runs.app, name="runs")
+app.add_typer(artifacts.app, name="artifacts")
+app.add_typer(datasets.app, name="datasets")
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None, typer.Option(help="Metadata store URL (default: KEEL_DATABASE_URL or .keel/).")
+    ] = None,
+    artifacts_url: Annotated[
+        str | None, typer.Option(help="Artifact store URL (default: KEEL_ARTIFACTS_URL or .keel/).")
+    ] = None,
+) -> None:
+    state = CliState(database_url=database_url, artifacts_url=artifacts_url)
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def main() -> None:
+    app()
