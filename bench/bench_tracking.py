@@ -126,27 +126,38 @@ def _check_history(points: list[tuple[int, float]], n: int, what: str,
 # -- keel --------------------------------------------------------------------------------------
 
 
+def _summary(samples: list[dict[str, float]]) -> dict[str, Any]:
+    """Median of each timing over the repetitions, plus every wall time."""
+    out: dict[str, Any] = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
+    out["walls_s"] = [s["wall_s"] for s in samples]
+    out["repeats"] = len(samples)
+    return out
+
+
 def keel_log_metric(spec: dict[str, Any]) -> dict[str, Any]:
     import keel
 
     n = spec["n"]
     with Stopwatch() as setup:
         client = keel.connect()  # the embedded default: .keel/ in the (fresh) working directory
-    with Stopwatch() as create:
-        run = keel.start_run("bench-log-metric")  # includes keel's reproducibility capture
-    with Stopwatch() as sw:
-        t0 = time.perf_counter()
-        for i in range(n):
-            keel.log_metric("loss", _metric_value(i), step=i)
-        loop_s = time.perf_counter() - t0
-        keel.end_run()
-    history = client.runs.get_metric_history(run.run_id, "loss")
-    _check_history([(m.step, m.value) for m in history], n, "keel log_metric", _metric_value)
-    status = client.runs.get_run(run.run_id).status.value
-    check(status == "FINISHED", f"keel run status is {status}, expected FINISHED")
+    samples = []
+    for rep in range(spec["repeats"]):
+        with Stopwatch() as create:
+            run = keel.start_run("bench-log-metric")  # includes keel's reproducibility capture
+        with Stopwatch() as sw:
+            t0 = time.perf_counter()
+            for i in range(n):
+                keel.log_metric("loss", _metric_value(i), step=i)
+            loop_s = time.perf_counter() - t0
+            keel.end_run()
+        history = client.runs.get_metric_history(run.run_id, "loss")
+        _check_history([(m.step, m.value) for m in history], n, f"keel log_metric (run {rep})",
+                       _metric_value)
+        status = client.runs.get_run(run.run_id).status.value
+        check(status == "FINISHED", f"keel run status is {status}, expected FINISHED")
+        samples.append({"loop_s": loop_s, "create_run_s": create.wall, **sw.as_dict()})
     keel.disconnect()
-    return {"ops": n, "stored": len(history), "loop_s": loop_s, "setup_s": setup.wall,
-            "create_run_s": create.wall, **sw.as_dict()}
+    return {"ops": n, "setup_s": setup.wall, **_summary(samples)}
 
 
 def keel_log_batch(spec: dict[str, Any]) -> dict[str, Any]:
@@ -156,22 +167,24 @@ def keel_log_batch(spec: dict[str, Any]) -> dict[str, Any]:
     n, batch = spec["n"], spec["batch"]
     keys = [f"m{k}" for k in range(BATCH_KEYS)]
     client = keel.connect()
-    run = keel.start_run("bench-log-batch")
-    run_id = run.run_id
-    with Stopwatch() as sw:
-        for start in range(0, n, batch):
-            ts = _now_ms()
-            records = [
-                MetricRecord(run_id, keys[i % BATCH_KEYS], _metric_value(i // BATCH_KEYS),
-                             i // BATCH_KEYS, ts)
-                for i in range(start, min(start + batch, n))
-            ]
-            client.runs.log_batch(records)
-        keel.flush()
-    keel.end_run()
-    stored = _check_keel_keys(client, run_id, keys, n)
+    samples = []
+    for _ in range(spec["repeats"]):
+        run_id = keel.start_run("bench-log-batch").run_id
+        with Stopwatch() as sw:
+            for start in range(0, n, batch):
+                ts = _now_ms()
+                records = [
+                    MetricRecord(run_id, keys[i % BATCH_KEYS], _metric_value(i // BATCH_KEYS),
+                                 i // BATCH_KEYS, ts)
+                    for i in range(start, min(start + batch, n))
+                ]
+                client.runs.log_batch(records)
+            keel.flush()
+        keel.end_run()
+        _check_keel_keys(client, run_id, keys, n)
+        samples.append(sw.as_dict())
     keel.disconnect()
-    return {"ops": n, "stored": stored, **sw.as_dict()}
+    return {"ops": n, **_summary(samples)}
 
 
 def keel_log_metrics(spec: dict[str, Any]) -> dict[str, Any]:
@@ -181,32 +194,34 @@ def keel_log_metrics(spec: dict[str, Any]) -> dict[str, Any]:
     n = spec["n"]
     keys = [f"m{k}" for k in range(BATCH_KEYS)]
     client = keel.connect()
-    run = keel.start_run("bench-log-metrics")
-    with Stopwatch() as sw:
-        for step in range(n // BATCH_KEYS):
-            value = _metric_value(step)
-            keel.log_metrics(dict.fromkeys(keys, value), step=step)
-        keel.flush()
-    keel.end_run()
-    stored = _check_keel_keys(client, run.run_id, keys, n)
+    samples = []
+    for _ in range(spec["repeats"]):
+        run_id = keel.start_run("bench-log-metrics").run_id
+        with Stopwatch() as sw:
+            for step in range(n // BATCH_KEYS):
+                keel.log_metrics(dict.fromkeys(keys, _metric_value(step)), step=step)
+            keel.flush()
+        keel.end_run()
+        _check_keel_keys(client, run_id, keys, n)
+        samples.append(sw.as_dict())
     keel.disconnect()
-    return {"ops": n, "stored": stored, **sw.as_dict()}
+    return {"ops": n, **_summary(samples)}
 
 
-def _check_keel_keys(client: Any, run_id: str, keys: list[str], n: int) -> int:
+def _check_keel_keys(client: Any, run_id: str, keys: list[str], n: int) -> None:
     stored = 0
     for key in keys:
         history = client.runs.get_metric_history(run_id, key)
         _check_history([(m.step, m.value) for m in history], n // BATCH_KEYS,
                        f"keel metric {key}", _metric_value)
         stored += len(history)
-    return stored
+    check(stored == n, f"keel stored {stored:,} points of {n:,}")
 
 
 def keel_search(spec: dict[str, Any]) -> dict[str, Any]:
     import keel
 
-    n, repeats = spec["n"], spec["repeats"]
+    n, repeats = spec["n"], spec["searches"]
     rows = _search_rows(n)
     expected = _expected_search(rows)
     client = keel.connect()
@@ -277,18 +292,24 @@ def mlflow_log_metric(spec: dict[str, Any]) -> dict[str, Any]:
         exp, refused = _mlflow_open(spec, "bench-log-metric")
     if refused:
         return {"refused": refused}
-    with Stopwatch() as create:
-        run = mlflow.start_run(experiment_id=exp.experiment_id)
-    with Stopwatch() as sw:
-        t0 = time.perf_counter()
-        for i in range(n):
-            mlflow.log_metric("loss", _metric_value(i), step=i)
-        loop_s = time.perf_counter() - t0
-        mlflow.end_run()
-    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "loss")
-    _check_history([(m.step, m.value) for m in history], n, "MLflow log_metric", _metric_value)
-    return {"ops": n, "stored": len(history), "loop_s": loop_s, "setup_s": setup.wall,
-            "create_run_s": create.wall, **sw.as_dict()}
+    client = mlflow.MlflowClient()
+    samples = []
+    for rep in range(spec["repeats"]):
+        with Stopwatch() as create:
+            run = mlflow.start_run(experiment_id=exp.experiment_id)
+        with Stopwatch() as sw:
+            t0 = time.perf_counter()
+            for i in range(n):
+                mlflow.log_metric("loss", _metric_value(i), step=i)
+            loop_s = time.perf_counter() - t0
+            mlflow.end_run()
+        history = client.get_metric_history(run.info.run_id, "loss")
+        _check_history([(m.step, m.value) for m in history], n,
+                       f"MLflow log_metric (run {rep})", _metric_value)
+        status = client.get_run(run.info.run_id).info.status
+        check(status == "FINISHED", f"MLflow run status is {status}, expected FINISHED")
+        samples.append({"loop_s": loop_s, "create_run_s": create.wall, **sw.as_dict()})
+    return {"ops": n, "setup_s": setup.wall, **_summary(samples)}
 
 
 def mlflow_log_batch(spec: dict[str, Any]) -> dict[str, Any]:
@@ -299,30 +320,35 @@ def mlflow_log_batch(spec: dict[str, Any]) -> dict[str, Any]:
     keys = [f"m{k}" for k in range(BATCH_KEYS)]
     exp, _ = _mlflow_open(spec, "bench-log-batch")
     client = mlflow.MlflowClient()
-    run_id = mlflow.start_run(experiment_id=exp.experiment_id).info.run_id
-    with Stopwatch() as sw:
-        for start in range(0, n, batch):
-            ts = _now_ms()
-            metrics = [
-                Metric(keys[i % BATCH_KEYS], _metric_value(i // BATCH_KEYS), ts, i // BATCH_KEYS)
-                for i in range(start, min(start + batch, n))
-            ]
-            client.log_batch(run_id, metrics=metrics)
-    mlflow.end_run()
-    stored = 0
-    for key in keys:
-        history = client.get_metric_history(run_id, key)
-        _check_history([(m.step, m.value) for m in history], n // BATCH_KEYS,
-                       f"MLflow metric {key}", _metric_value)
-        stored += len(history)
-    return {"ops": n, "stored": stored, **sw.as_dict()}
+    samples = []
+    for _ in range(spec["repeats"]):
+        run_id = mlflow.start_run(experiment_id=exp.experiment_id).info.run_id
+        with Stopwatch() as sw:
+            for start in range(0, n, batch):
+                ts = _now_ms()
+                metrics = [
+                    Metric(keys[i % BATCH_KEYS], _metric_value(i // BATCH_KEYS), ts,
+                           i // BATCH_KEYS)
+                    for i in range(start, min(start + batch, n))
+                ]
+                client.log_batch(run_id, metrics=metrics)
+        mlflow.end_run()
+        stored = 0
+        for key in keys:
+            history = client.get_metric_history(run_id, key)
+            _check_history([(m.step, m.value) for m in history], n // BATCH_KEYS,
+                           f"MLflow metric {key}", _metric_value)
+            stored += len(history)
+        check(stored == n, f"MLflow stored {stored:,} points of {n:,}")
+        samples.append(sw.as_dict())
+    return {"ops": n, **_summary(samples)}
 
 
 def mlflow_search(spec: dict[str, Any]) -> dict[str, Any]:
     import mlflow
     from mlflow.entities import Metric, Param
 
-    n, repeats = spec["n"], spec["repeats"]
+    n, repeats = spec["n"], spec["searches"]
     rows = _search_rows(n)
     expected = _expected_search(rows)
     exp, _ = _mlflow_open(spec, "bench-search")
@@ -412,41 +438,41 @@ class Sizes:
     w1_mlflow: int
     w2: int
     w3_runs: int
-    repeats: int = 5
+    repeats: int  # fresh runs per child for workloads 1 and 2 (the median is reported)
+    w2_mlflow_repeats: int
+    searches: int = 5  # searches per child for workload 3 (the median is reported)
     batch: int = 1000
 
 
-FULL = Sizes(w1_keel=10_000, w1_mlflow=10_000, w2=100_000, w3_runs=5_000)
-QUICK = Sizes(w1_keel=10_000, w1_mlflow=1_000, w2=100_000, w3_runs=1_000)
+FULL = Sizes(w1_keel=10_000, w1_mlflow=10_000, w2=100_000, w3_runs=5_000, repeats=3,
+             w2_mlflow_repeats=3)
+QUICK = Sizes(w1_keel=10_000, w1_mlflow=1_000, w2=100_000, w3_runs=1_000, repeats=3,
+              w2_mlflow_repeats=1)
 
 
 def plan(sizes: Sizes) -> list[Job]:
     w1_extra = sizes.w1_keel if sizes.w1_mlflow != sizes.w1_keel else None
     optin = {"MLFLOW_ALLOW_FILE_STORE": "true"}
+    w1_keel = {"workload": "log_metric", "n": sizes.w1_keel, "repeats": sizes.repeats}
+    w1_mlflow = {"workload": "log_metric", "n": sizes.w1_mlflow, "repeats": sizes.repeats}
+    w2 = {"n": sizes.w2, "batch": sizes.batch, "repeats": sizes.repeats}
+    w3 = {"workload": "search", "n": sizes.w3_runs, "searches": sizes.searches}
     return [
-        Job("w1", "keel, default store (.keel/)", "keel",
-            {"workload": "log_metric", "n": sizes.w1_keel}, primary=True),
-        Job("w1", "MLflow, sqlite:///", "mlflow",
-            {"workload": "log_metric", "n": sizes.w1_mlflow, "store": "sqlite"},
+        Job("w1", "keel, default store (.keel/)", "keel", w1_keel, primary=True),
+        Job("w1", "MLflow, sqlite:///", "mlflow", {**w1_mlflow, "store": "sqlite"},
             baseline=True, full_ops=w1_extra),
-        Job("w1", "MLflow, file store", "mlflow",
-            {"workload": "log_metric", "n": sizes.w1_mlflow, "store": "file"},
+        Job("w1", "MLflow, file store", "mlflow", {**w1_mlflow, "store": "file"},
             full_ops=w1_extra),
         Job("w1", "MLflow, file store, ALLOW_FILE_STORE", "mlflow",
-            {"workload": "log_metric", "n": sizes.w1_mlflow, "store": "file"},
-            env=optin, full_ops=w1_extra),
-        Job("w2", "keel, runs.log_batch(1,000)", "keel",
-            {"workload": "log_batch", "n": sizes.w2, "batch": sizes.batch}, primary=True),
-        Job("w2", "keel, log_metrics per step", "keel",
-            {"workload": "log_metrics", "n": sizes.w2}),
+            {**w1_mlflow, "store": "file"}, env=optin, full_ops=w1_extra),
+        Job("w2", "keel, runs.log_batch(1,000)", "keel", {**w2, "workload": "log_batch"},
+            primary=True),
+        Job("w2", "keel, log_metrics per step", "keel", {**w2, "workload": "log_metrics"}),
         Job("w2", "MLflow, sqlite:///, log_batch(1,000)", "mlflow",
-            {"workload": "log_batch", "n": sizes.w2, "batch": sizes.batch, "store": "sqlite"},
-            baseline=True),
-        Job("w3", "keel, default store (.keel/)", "keel",
-            {"workload": "search", "n": sizes.w3_runs, "repeats": sizes.repeats}, primary=True),
-        Job("w3", "MLflow, sqlite:///", "mlflow",
-            {"workload": "search", "n": sizes.w3_runs, "repeats": sizes.repeats,
-             "store": "sqlite"}, baseline=True),
+            {**w2, "workload": "log_batch", "store": "sqlite",
+             "repeats": sizes.w2_mlflow_repeats}, baseline=True),
+        Job("w3", "keel, default store (.keel/)", "keel", w3, primary=True),
+        Job("w3", "MLflow, sqlite:///", "mlflow", {**w3, "store": "sqlite"}, baseline=True),
     ]
 
 
@@ -528,19 +554,24 @@ def _short_reason(reason: str) -> str:
 
 
 def workload_legend(sizes: Sizes) -> list[str]:
+    w2_reps = (f"median of {sizes.repeats} runs" if sizes.w2_mlflow_repeats == sizes.repeats
+               else f"median of {sizes.repeats} runs for keel, {sizes.w2_mlflow_repeats} for "
+               "MLflow")
     return [
         f"1 = {fmt_count(sizes.w1_keel)} log_metric calls (one key, distinct steps) in one run, "
         "timed from the first call until end_run returns (keel's buffered points are written "
-        "by then).",
+        f"by then); median of {sizes.repeats} fresh runs per child.",
         f"2 = {fmt_count(sizes.w2)} metric points ({BATCH_KEYS} keys) in batches of "
         f"{fmt_count(sizes.batch)}, timed until all are stored (keel: flush() returned; "
-        "MLflow: the last synchronous log_batch returned).",
+        f"MLflow: the last synchronous log_batch returned); {w2_reps}.",
         f"3 = search_runs over {fmt_count(sizes.w3_runs)} runs: {SEARCH_FILTER!r} ordered by "
-        f"{SEARCH_ORDER!r}, max_results {SEARCH_MAX_RESULTS}; median of {sizes.repeats} "
-        "(both tools must return the same runs in the same order).",
+        f"{SEARCH_ORDER!r}, max_results {SEARCH_MAX_RESULTS}; median of {sizes.searches} "
+        "searches (both tools must return the same runs in the same order).",
         f"3b = populating those {fmt_count(sizes.w3_runs)} runs (create run + params + metrics, "
         "one run at a time; keel without environment capture, MLflow create_run + log_batch). "
         "Not a target.",
+        "Every child checks what it logged came back (history length, steps, values); a "
+        "mismatch fails the benchmark.",
     ]
 
 
@@ -649,7 +680,8 @@ def verdicts(jobs: list[Job]) -> list[Verdict]:
     for workload in ("w1", "w2", "w3"):
         keel, ml = _primary(jobs, workload), _baseline(jobs, workload)
         if not (_ok(keel) and _ok(ml)):
-            out.append(Verdict(f"memory ({workload}): keel <= MLflow", "not measured", None))
+            out.append(Verdict(f"peak RSS, workload {workload[1]}: keel <= MLflow-SQLite",
+                               "not measured", None))
             continue
         assert keel is not None and ml is not None and keel.result and ml.result
         k, m = keel.result["peak_rss_mib"], ml.result["peak_rss_mib"]

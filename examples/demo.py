@@ -87,9 +87,9 @@ def main() -> int:
         f"  metadata   {home / 'keel.db'} (SQLite)\n"
         f"  artifacts  {home / 'artifacts'}\n"
         f"  try        .venv/bin/keel runs list -e {EXPERIMENT}\n"
-        f"             .venv/bin/keel runs compare {' '.join(r[:8] + '…' for r in run_ids)}"
-        f"  (full ids from the list)\n"
-        f"             .venv/bin/keel datasets list"
+        f"             .venv/bin/keel datasets list\n"
+        f"             .venv/bin/keel runs compare {' '.join(run_ids)}",
+        soft_wrap=True,
     )
     return 0
 

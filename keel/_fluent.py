@@ -9,6 +9,7 @@ a ``Keel`` client directly.
 from __future__ import annotations
 
 import atexit
+import builtins
 import contextlib
 import os
 import threading
@@ -16,7 +17,6 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-import builtins
 from typing import Any
 
 from keel.app import Keel

@@ -167,7 +167,13 @@ class MetricContract(ContractBase):
     @settings(
         max_examples=25,
         deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        # Examples share the test's store (each builds its own run), and each backend's
+        # subclass is a different executor of the same test on purpose.
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.too_slow,
+            HealthCheck.differing_executors,
+        ],
     )
     @given(batches=st.lists(_points, min_size=1, max_size=3))
     def test_latest_value_follows_step_then_timestamp_then_logging_order(

@@ -37,11 +37,11 @@ def d(key: str, op: str, value: Literal = None) -> Comparison:
     return Comparison(Entity.DATASET, key, op, value)
 
 
-def AND(*operands: Expr) -> BoolOp:  # noqa: N802 - reads like the filter language
+def AND(*operands: Expr) -> BoolOp:
     return BoolOp("AND", operands)
 
 
-def OR(*operands: Expr) -> BoolOp:  # noqa: N802
+def OR(*operands: Expr) -> BoolOp:
     return BoolOp("OR", operands)
 
 
@@ -100,7 +100,8 @@ def _build(store: MetadataStore) -> Population:
     runs.log_metrics([
         MetricRecord(alpha.run_id, "acc", 0.1, 0, 10), MetricRecord(alpha.run_id, "acc", 0.9, 1, 5),
         MetricRecord(alpha.run_id, "loss", 0.3, 0, 1),
-        MetricRecord(beta.run_id, "acc", 0.5, 0, 1), MetricRecord(beta.run_id, "loss", math.nan, 0, 1),
+        MetricRecord(beta.run_id, "acc", 0.5, 0, 1),
+        MetricRecord(beta.run_id, "loss", math.nan, 0, 1),
         MetricRecord(gamma.run_id, "acc", math.inf, 0, 1),
         MetricRecord(gamma.run_id, "loss", -math.inf, 0, 1),
         MetricRecord(eps.run_id, "acc", 1.0, 0, 1),

@@ -76,50 +76,62 @@ _TEXT_OPS = [*COMPARATORS, "IN", "NOT IN", "LIKE", "ILIKE"]
 _NULL_OPS = ["IS NULL", "IS NOT NULL"]
 
 
+_KEYS = {
+    Entity.METRIC: ["m1", "m2", "m3"],
+    Entity.PARAM: ["p1", "p2", "p3"],
+    Entity.TAG: ["t1", "t2", "t3"],
+    Entity.ATTRIBUTE: ["run_name", "status", "user", "start_time", "end_time"],
+    Entity.DATASET: ["name", "digest", "context"],
+}
+_DATASET_VALUES = {"name": ["d1", "d2", "d%"], "digest": ["x", "y"], "context": ["train", "t%"]}
+
+
+def _operators(entity: Entity, key: str) -> list[str]:
+    numeric = entity is Entity.METRIC or key in ("start_time", "end_time")
+    return (_NUMERIC_OPS if numeric else _TEXT_OPS) + _NULL_OPS
+
+
 @st.composite
-def _comparison(draw: st.DrawFn) -> Comparison:
-    entity = draw(st.sampled_from(list(Entity)))
-    if entity is Entity.METRIC:
-        key = draw(st.sampled_from(["m1", "m2", "m3"]))
-        op = draw(st.sampled_from(_NUMERIC_OPS + _NULL_OPS))
-        value = None if op in _NULL_OPS else draw(_numbers(op))
+def _comparison_for(draw: st.DrawFn, entity: Entity, op: str | None = None) -> Comparison:
+    """A comparison on ``entity`` (with operator ``op``, or a random one that applies)."""
+    keys = _KEYS[entity]
+    if op is not None and op not in _TEXT_OPS + _NULL_OPS:
+        raise ValueError(op)
+    if op in ("LIKE", "ILIKE") and entity is Entity.ATTRIBUTE:
+        keys = ["run_name", "status", "user"]
+    key = draw(st.sampled_from(keys))
+    if op is None or op not in _operators(entity, key):
+        op = draw(st.sampled_from(_operators(entity, key)))
+    value: Any = None
+    if op in _NULL_OPS:
+        value = None
+    elif entity is Entity.METRIC or key in ("start_time", "end_time"):
+        value = draw(_numbers(op))
     elif entity is Entity.PARAM:
-        key = draw(st.sampled_from(["p1", "p2", "p3"]))
-        op = draw(st.sampled_from(_TEXT_OPS + _NULL_OPS))
         numeric = op not in ("LIKE", "ILIKE") and draw(st.booleans())
-        value = None if op in _NULL_OPS else draw(_numbers(op) if numeric else _texts(op))
-    elif entity is Entity.TAG:
-        key = draw(st.sampled_from(["t1", "t2", "t3"]))
-        op = draw(st.sampled_from(_TEXT_OPS + _NULL_OPS))
-        value = None if op in _NULL_OPS else draw(_texts(op))
-    elif entity is Entity.ATTRIBUTE:
-        key = draw(st.sampled_from(["run_name", "status", "user", "start_time", "end_time"]))
-        numeric = key in ("start_time", "end_time")
-        op = draw(st.sampled_from((_NUMERIC_OPS if numeric else _TEXT_OPS) + _NULL_OPS))
-        if op in _NULL_OPS:
-            value = None
-        elif numeric:
-            value = draw(_numbers(op))
-        elif key == "status" and op not in ("LIKE", "ILIKE"):
-            value = draw(st.sampled_from(STATUSES) if op not in ("IN", "NOT IN")
-                         else st.lists(st.sampled_from(STATUSES), max_size=3).map(tuple))
+        value = draw(_numbers(op) if numeric else _texts(op))
+    elif entity is Entity.DATASET or key == "status":
+        choices = STATUSES if key == "status" else _DATASET_VALUES[key]
+        if op in ("IN", "NOT IN"):
+            value = tuple(draw(st.lists(st.sampled_from(choices), max_size=3)))
+        elif op in ("LIKE", "ILIKE"):
+            value = draw(st.sampled_from([*PATTERNS, "%n%", "F%", "f%"]))
         else:
-            value = draw(_texts(op))
+            value = draw(st.sampled_from(choices))
     else:
-        key = draw(st.sampled_from(["name", "digest", "context"]))
-        op = draw(st.sampled_from(_TEXT_OPS + _NULL_OPS))
-        choices = {"name": ["d1", "d2", "d%"], "digest": ["x", "y"], "context": ["train", "t%"]}
-        if op in _NULL_OPS:
-            value = None
-        elif op in ("IN", "NOT IN"):
-            value = tuple(draw(st.lists(st.sampled_from(choices[key]), max_size=2)))
-        else:
-            value = draw(st.sampled_from(choices[key]))
+        value = draw(_texts(op))
     return Comparison(entity, key, op, value)
 
 
+_comparison = st.sampled_from(list(Entity)).flatmap(lambda entity: _comparison_for(entity))
+
+# One comparison for every entity and operator: each example checks all of them.
+_every_comparison = st.tuples(
+    *[_comparison_for(entity, op) for entity in Entity for op in _TEXT_OPS + _NULL_OPS]
+)
+
 _expr: st.SearchStrategy[Expr] = st.recursive(
-    _comparison(),
+    _comparison,
     lambda children: st.one_of(
         st.builds(Not, children),
         st.builds(
@@ -185,7 +197,13 @@ def _populate(store: MetadataStore, specs: list[dict[str, Any]]) -> tuple[str, l
 _SETTINGS = settings(
     max_examples=40,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # Examples run against a store shared by the test (each builds its own experiment), and
+    # each backend's subclass is a different executor of the same test on purpose.
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.differing_executors,
+    ],
 )
 
 
@@ -193,7 +211,8 @@ class SearchPropertyContract(ContractBase):
     @_SETTINGS
     @given(
         specs=st.lists(_run, min_size=1, max_size=6),
-        filters=st.lists(_expr | st.none(), min_size=1, max_size=12),
+        comparisons=_every_comparison,
+        filters=st.lists(_expr | st.none(), min_size=1, max_size=6),
         order=st.lists(_order_by(), max_size=2),
         view=st.sampled_from(list(ViewType)),
         page_size=st.integers(1, 4),
@@ -202,13 +221,14 @@ class SearchPropertyContract(ContractBase):
         self,
         store: MetadataStore,
         specs: list[dict[str, Any]],
+        comparisons: tuple[Comparison, ...],
         filters: list[Expr | None],
         order: list[OrderBy],
         view: ViewType,
         page_size: int,
     ) -> None:
         experiment_id, facts = _populate(store, specs)
-        for expr in filters:
+        for expr in [*comparisons, *filters]:
             expected = expected_ids(facts, expr, order, view)
             got = store.runs.search_runs([experiment_id], expr, order, view=view).items
             assert [run.run_id for run in got] == expected, expr

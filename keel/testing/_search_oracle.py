@@ -170,11 +170,13 @@ def _comparison(c: Comparison, run: RunFacts) -> bool:
         param = run.params.get(c.key)
         numeric = _numeric_literal(c.value)
         present = param is not None
+        # A numeric literal only matches int/float params (a str param cannot match).
         if param is None:
             stored = None
+        elif numeric:
+            stored = _param_number(*param)
         else:
-            # A numeric literal only matches int/float params (a str param cannot match).
-            stored = _param_number(*param) if numeric else param[0]
+            stored = param[0]
     elif c.entity is Entity.TAG:
         present, stored = c.key in run.tags, run.tags.get(c.key)
     else:

@@ -98,6 +98,8 @@ def build_comparison(
     for key in sorted({k for r in runs for k in r.metrics}):
         finals = tuple(r.metrics[key].value if key in r.metrics else None for r in runs)
         rows.append(CompareRow("metric.final", key, finals, not _same(finals)))
+        if all(len(histories.get(key, {}).get(r.run_id, [])) <= 1 for r in runs):
+            continue  # a single point per run: best is the final value, no row of its own
         goal = goals.get(key) or infer_goal(key)
         bests: list[float | None] = []
         for r in runs:

@@ -211,17 +211,16 @@ class RunService:
         if run_id not in self._live_runs:
             self._ensure_writable(run_id)
         ts = now_ms() if timestamp is None else _check_timestamp(timestamp)
-        records = [
-            MetricRecord(
-                run_id,
-                validate_key(key, "metric key"),
-                to_metric_value(key, value),
-                self._step(run_id, key, step),
-                ts,
-            )
-            for key, value in metrics.items()
+        values = [
+            (validate_key(k, "metric key"), to_metric_value(k, v)) for k, v in metrics.items()
         ]
-        self._buffer.add_many(records)
+        steps = self._steps(run_id, [k for k, _ in values], step)
+        self._buffer.add_many(
+            [
+                MetricRecord(run_id, key, value, s, ts)
+                for (key, value), s in zip(values, steps, strict=True)
+            ]
+        )
         if synchronous:
             self._buffer.flush()
 
@@ -298,25 +297,32 @@ class RunService:
             )
 
     def _step(self, run_id: str, key: str, step: int | None) -> int:
-        if step is not None:
-            if isinstance(step, bool) or not isinstance(step, int):
-                raise InvalidArgument(f"metric {key!r} step must be an int, got {step!r}")
-            with self._lock:
-                steps = self._next_steps.get(run_id)
-                if steps is not None and step >= steps.get(key, 0):
-                    steps[key] = step + 1
-            return step
+        return self._steps(run_id, [key], step)[0]
+
+    def _steps(self, run_id: str, keys: Sequence[str], step: int | None) -> list[int]:
+        """The step of each key's next point: ``step`` when given, else the key's counter
+        (which starts after the highest step already stored, for resumed runs)."""
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise InvalidArgument(f"metric step must be an int, got {step!r}")
         with self._lock:
-            steps = self._next_steps.get(run_id)
-        if steps is None:
+            counters = self._next_steps.get(run_id)
+        if counters is None:
             self._buffer.flush()  # points still buffered count towards the highest step
-            steps = {k: v + 1 for k, v in self._store.max_metric_steps(run_id).items()}
+            stored = {k: v + 1 for k, v in self._store.max_metric_steps(run_id).items()}
             with self._lock:
-                steps = self._next_steps.setdefault(run_id, steps)
+                counters = self._next_steps.setdefault(run_id, stored)
+        out = []
         with self._lock:
-            current = steps.get(key, 0)
-            steps[key] = current + 1
-        return current
+            for key in keys:
+                current = counters.get(key, 0)
+                if step is None:
+                    out.append(current)
+                    counters[key] = current + 1
+                else:
+                    out.append(step)
+                    if step >= current:
+                        counters[key] = step + 1
+        return out
 
 
 def _check_timestamp(timestamp: Any) -> int:

@@ -11,8 +11,6 @@ import pytest
 
 from keel.config import load_settings
 
-pytest.register_assert_rewrite("keel.testing.artifact_contract")
-
 _START_TIMEOUT = 30.0
 _CREDENTIALS = {"key": "keel-test", "secret": "keel-test"}
 

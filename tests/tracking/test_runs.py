@@ -235,3 +235,13 @@ def test_compare_runs_shows_params_final_and_best_metrics(fluent: Keel) -> None:
     assert list(history.index) == [0, 1, 2]
     assert history.iloc[1].tolist() == [0.4, 0.7]
     assert comparison.to_frame().loc[("param", "lr"), "differs"]
+
+
+def test_compare_runs_adds_no_best_row_for_single_point_metrics(fluent: Keel) -> None:
+    ids = []
+    for acc in (0.8, 0.9):
+        with keel.start_run("cmp") as run:
+            keel.log_metric("acc", acc)
+            ids.append(run.run_id)
+    kinds = [(r.kind, r.key) for r in keel.compare_runs(ids).rows]
+    assert kinds == [("metric.final", "acc")]

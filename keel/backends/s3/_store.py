@@ -114,7 +114,13 @@ class S3ArtifactStore:
                 target.closed = True  # or the file object would commit when collected
             raise
         with self._errors(key, writing=True):
-            target.close()
+            try:
+                target.close()  # the PUT, or completing the multipart upload
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    target.discard()
+                target.closed = True
+                raise
         return ArtifactInfo(path=key, is_dir=False, size=size, sha256=sha256)
 
     # -- reading ---------------------------------------------------------------------------

@@ -72,7 +72,7 @@ def require_run(conn: Connection, run_id: str, *, lock: bool = False) -> None:
     writers to one run's params or tags are serialized."""
     query = sa.select(runs.c.id).where(runs.c.id == run_id)
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)  # FOR NO KEY UPDATE
     if conn.execute(query).first() is None:
         raise RunNotFound(f"run {run_id!r} does not exist", details={"run_id": run_id})
 

@@ -13,7 +13,7 @@ cannot be reached is a ``BackendUnavailable`` naming the host, never the passwor
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import random
 import threading
 import time
@@ -36,15 +36,8 @@ KNOWN_SCHEMES = ("sqlite", "postgresql", "postgresql+psycopg", "postgres")
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
 _POSTGRES_DRIVERS = {"postgresql", "postgresql+psycopg", "postgres"}
 _WRITE_OPTION = "keel_write"
-_BUSY_RETRIES = 6
+_BUSY_RETRIES = 5
 _MEMORY_DATABASES = ("", ":memory:")
-
-# One write lock per SQLite file, shared by every store opened on it in this process, so threads
-# queue on a real lock instead of polling in SQLite's busy handler. Entries vanish with the last
-# store that uses them; nothing here needs resetting.
-_FILE_LOCKS: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
-_FILE_LOCKS_GUARD = threading.Lock()
-
 
 class _WriteLock:
     """A plain lock object that can be held weakly (threading.Lock cannot)."""
@@ -59,18 +52,25 @@ class _WriteLock:
         self._lock.release()
 
 
+# One write lock per SQLite file, shared by every store opened on it in this process, so threads
+# queue on a real lock instead of polling in SQLite's busy handler. Entries vanish with the last
+# store that uses them; nothing here needs resetting.
+_FILE_LOCKS: weakref.WeakValueDictionary[str, _WriteLock] = weakref.WeakValueDictionary()
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
 def _file_lock(path: str) -> _WriteLock:
     with _FILE_LOCKS_GUARD:
         lock = _FILE_LOCKS.get(path)
         if lock is None:
             lock = _WriteLock()
             _FILE_LOCKS[path] = lock
-        return lock  # type: ignore[no-any-return]
+        return lock
 
 
 def _is_busy(error: BaseException) -> bool:
     text = str(getattr(error, "orig", error)).lower()
-    return "database is locked" in text or "database table is locked" in text or "busy" in text
+    return "database is locked" in text or "database table is locked" in text
 
 
 def normalize_url(url: str) -> URL:
@@ -104,10 +104,12 @@ class Database:
         self.sa_url = normalize_url(url)
         self.dialect = "postgresql" if self.sa_url.drivername.startswith("postgresql") else "sqlite"
         self._memory = False
+        self._inherited: list[Any] = []
         if self.dialect == "sqlite":
             self.engine = self._sqlite_engine(busy_timeout)
         else:
             self.engine = self._postgres_engine()
+        self._guard_against_fork(self.engine)
 
     # -- engines ---------------------------------------------------------------------------
 
@@ -155,11 +157,32 @@ class Database:
         return engine
 
     def _postgres_engine(self) -> Engine:
-        if importlib.util.find_spec("psycopg") is None:
-            raise MissingDependency("psycopg", extra="postgres")
+        try:
+            import psycopg  # noqa: F401 - SQLAlchemy's dialect imports it again
+        except ImportError:
+            raise MissingDependency("psycopg", extra="postgres") from None
         return sa.create_engine(
             self.sa_url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=3600
         )
+
+    def _guard_against_fork(self, engine: Engine) -> None:
+        """A forked child never reuses its parent's pooled connections (SQLAlchemy's recipe):
+        it opens its own, and leaves the inherited ones untouched (not even closed)."""
+        inherited = self._inherited
+
+        @event.listens_for(engine, "connect")
+        def _remember_pid(_dbapi_connection: Any, record: Any) -> None:
+            record.info["pid"] = os.getpid()
+
+        @event.listens_for(engine, "checkout")
+        def _check_pid(_dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            owner = record.info.get("pid")
+            if owner is not None and owner != os.getpid():
+                inherited.append(record.dbapi_connection)
+                record.dbapi_connection = proxy.dbapi_connection = None
+                raise exc.DisconnectionError(
+                    f"connection opened by process {owner}, not {os.getpid()}; reconnecting"
+                )
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -180,7 +203,7 @@ class Database:
         return self._run(fn, write=True)
 
     def _run(self, fn: Callable[[Connection], T], *, write: bool) -> T:
-        delay = 0.02
+        delay = 0.01
         for attempt in range(_BUSY_RETRIES + 1):
             try:
                 with self.connect(write=write) as conn, conn.begin():

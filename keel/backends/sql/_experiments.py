@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Row
 from keel.backends.sql._common import check_stage, chunked, upsert
 from keel.backends.sql._engine import Database
 from keel.backends.sql._schema import experiment_tags, experiments
-from keel.backends.sql._search import like_pattern
+from keel.backends.sql._search import check_page, like_pattern
 from keel.core.pagination import Page, encode_page_token
 from keel.errors import AlreadyExists, ExperimentNotFound
 from keel.tracking.models import Experiment, LifecycleStage, ViewType
@@ -142,6 +142,7 @@ class SqlExperimentStore:
         max_results: int = 1000,
         offset: int = 0,
     ) -> Page[Experiment]:
+        check_page(max_results, offset)
         e = experiments.c
         query = sa.select(experiments)
         if view is ViewType.ACTIVE_ONLY:

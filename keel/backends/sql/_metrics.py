@@ -48,7 +48,8 @@ def _rows(records: Sequence[MetricRecord]) -> tuple[list[_LatestRow], list[dict[
         # >= : on a full (step, timestamp) tie the later point wins.
         if current is None or (row[4], row[5]) >= (current[4], current[5]):
             best[slot] = row
-    latest = [dict(zip(_HISTORY_COLUMNS, row, strict=True)) for row in best.values()]
+    # Sorted, so concurrent batches lock latest_metrics rows in one order (no deadlocks).
+    latest = [dict(zip(_HISTORY_COLUMNS, best[slot], strict=True)) for slot in sorted(best)]
     return history, latest
 
 

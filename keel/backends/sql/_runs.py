@@ -19,10 +19,10 @@ from keel.backends.sql._common import (
     upsert,
 )
 from keel.backends.sql._engine import Database
-from keel.backends.sql._search import binary
 from keel.backends.sql._schema import artifact_records, experiments, runs
 from keel.backends.sql._schema import params as params_table
 from keel.backends.sql._schema import tags as tags_table
+from keel.backends.sql._search import binary
 from keel.core.pagination import Page
 from keel.errors import AlreadyExists, ExperimentNotFound, NotFound, ParamConflict, RunNotFound
 from keel.tracking.models import (
@@ -53,7 +53,9 @@ def _set_tags(conn: Connection, run_id: str, values: Mapping[str, str]) -> None:
         index_elements=[tags_table.c.run_id, tags_table.c.key],
         set_={"value": stmt.excluded.value},
     )
-    conn.execute(stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in values.items()])
+    conn.execute(
+        stmt, [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(values.items())]
+    )
 
 
 class SqlRunStore:
@@ -249,7 +251,7 @@ class SqlRunStore:
                 [
                     {"run_id": r.run_id, "path": r.path, "size": r.size, "sha256": r.sha256,
                      "created_at": r.created_at}
-                    for r in latest.values()
+                    for _, r in sorted(latest.items())
                 ],
             )
 

@@ -23,7 +23,14 @@ from sqlalchemy.sql import ColumnElement
 
 from keel.backends.sql._common import load_runs
 from keel.backends.sql._engine import Database
-from keel.backends.sql._schema import dataset_versions, latest_metrics, params, run_inputs, runs, tags
+from keel.backends.sql._schema import (
+    dataset_versions,
+    latest_metrics,
+    params,
+    run_inputs,
+    runs,
+    tags,
+)
 from keel.core.pagination import Page, encode_page_token
 from keel.errors import InvalidArgument, InvalidFilter
 from keel.tracking.models import LifecycleStage, Run, ViewType
@@ -170,34 +177,41 @@ class _Filter:
 
     def _predicate(self, c: Comparison, column: Any, *, numeric: bool) -> Bool:
         """The value predicate; never NULL when ``column`` is not NULL."""
+        predicate: Bool
         if c.op in SET_OPERATORS:
-            values = _values(c)
-            if numeric:
-                clean = [float(v) for v in values if not (isinstance(v, float) and math.isnan(v))]
-            else:
-                clean = [_as_text(v) for v in values]
+            clean: list[Any] = (
+                [float(v) for v in _values(c) if not (isinstance(v, float) and math.isnan(v))]
+                if numeric
+                else [_as_text(v) for v in _values(c)]
+            )
             if not clean:
-                return sa.false() if c.op == "IN" else column.is_not(None)
-            return column.in_(clean) if c.op == "IN" else column.not_in(clean)
+                predicate = sa.false() if c.op == "IN" else column.is_not(None)
+            else:
+                predicate = column.in_(clean) if c.op == "IN" else column.not_in(clean)
+            return predicate
         if isinstance(c.value, tuple):
             raise _invalid(c, f"{c.op} takes a single value")
         if c.op in STRING_OPERATORS:
             if numeric or not isinstance(c.value, str):
                 raise _invalid(c, f"{c.op} compares text with a quoted pattern")
             if c.op == "ILIKE":
-                return column.ilike(like_pattern(c.value, self.dialect))  # type: ignore[no-any-return]
-            if self.dialect == "sqlite":
-                return column.op("GLOB")(glob_pattern(c.value))  # type: ignore[no-any-return]
-            return column.like(like_pattern(c.value, self.dialect))  # type: ignore[no-any-return]
+                predicate = column.ilike(like_pattern(c.value, self.dialect))
+            elif self.dialect == "sqlite":
+                predicate = column.op("GLOB")(glob_pattern(c.value))
+            else:
+                predicate = column.like(like_pattern(c.value, self.dialect))
+            return predicate
+        value: Any
         if numeric:
-            value: Any = float(c.value)  # type: ignore[arg-type]
+            value = float(c.value)  # type: ignore[arg-type]
             if math.isnan(value):
                 return sa.false()
         else:
             value = _as_text(c.value)
             if c.op not in ("=", "!="):
                 column = binary(column, self.dialect)
-        return _COMPARE[c.op](column, value)
+        predicate = _COMPARE[c.op](column, value)
+        return predicate
 
     def _attribute(self, c: Comparison) -> Bool:
         column = _ATTRIBUTE_COLUMNS.get(c.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from keel.backends.sql._datasets import SqlDatasetStore
 from keel.backends.sql._engine import Database, describe_url
 from keel.backends.sql._experiments import SqlExperimentStore
-from keel.backends.sql._migrate import ensure_schema
+from keel.backends.sql._migrate import current_revision, ensure_schema
 from keel.backends.sql._runs import SqlRunStore
 
 
@@ -34,6 +34,11 @@ class SqlMetadataStore:
     def url(self) -> str:
         """The URL the store was opened with, password hidden."""
         return describe_url(self._db.sa_url) if self._db.dialect == "postgresql" else self._db.url
+
+    @property
+    def schema_revision(self) -> str:
+        """The schema revision the database is at (read from ``alembic_version``)."""
+        return self._db.read(current_revision) or ""
 
     @property
     def dialect(self) -> str:
