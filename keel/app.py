@@ -133,11 +133,9 @@ class Keel:
             flush_size=self.settings.metric_flush_size,
         )
         self.experiments = ExperimentService(self.metadata.experiments)
+        self.user = self._user()
         self.runs = RunService(
-            self.metadata.runs,
-            self.experiments,
-            self._buffer,
-            default_user=self._user(),
+            self.metadata.runs, self.experiments, self._buffer, default_user=self.user
         )
         self.artifacts = RunArtifactService(self.metadata.runs, self.artifact_store)
         self.datasets = DatasetService(self.metadata.datasets, self.metadata.runs)
@@ -184,16 +182,12 @@ class Keel:
             packages=s.capture_packages,
             system=s.capture_system,
             cwd=cwd,
-            user=self.runs_default_user,
+            user=self.user,
         )
         if captured.tags:
             self.runs.set_tags(run_id, captured.tags)
         for path, content in captured.files.items():
             self.artifacts.log_bytes(run_id, content, path)
-
-    @property
-    def runs_default_user(self) -> str | None:
-        return self._user()
 
     # -- comparison -------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """pytest plugin with keel fixtures (registered by tests/conftest.py; usable by plugins too).
 
+- ``keel_client``: a ``Keel`` client on a fresh embedded store in the test's temporary directory.
 - ``sqlite_url``: a SQLite URL in the test's temporary directory (the file does not exist yet).
 - ``postgres_url``: a URL pointing at a fresh, empty PostgreSQL schema created for the test and
   dropped after it. The server comes from the ``test_postgres_url`` setting
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from keel.app import Keel
 from keel.config import load_settings
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -77,3 +79,14 @@ def postgres_url() -> Iterator[str]:
                 conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def keel_client(tmp_path: Path) -> Iterator[Keel]:
+    """A ``Keel`` client on a fresh embedded store (SQLite + local files) in the test's temporary
+    directory, independent of any ``KEEL_*`` variables; closed after the test."""
+    settings = load_settings(
+        {}, home=str(tmp_path / ".keel"), capture_packages=False, metric_flush_interval=0.05
+    )
+    with Keel(settings) as client:
+        yield client

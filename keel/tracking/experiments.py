@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from keel.artifacts.paths import safe_key
 from keel.core import Page, decode_page_token, new_id, now_ms
 from keel.core.naming import validate_key, validate_name
-from keel.errors import ExperimentNotFound, InvalidArgument
+from keel.errors import AlreadyExists, ExperimentNotFound, InvalidArgument
 from keel.tracking.models import Experiment, LifecycleStage, ViewType
 from keel.tracking.store import ExperimentStore
 
@@ -97,8 +97,8 @@ class ExperimentService:
             return found
         try:
             return self.create_experiment(name)
-        except Exception:
-            # Another process may have created it between our lookup and insert.
+        except AlreadyExists:
+            # Another process created it between our lookup and our insert.
             found = self._store.find_experiment_by_name(name)
             if found is None:
                 raise

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from keel import Keel
 from keel.backends.sql import open_sql_store
 
 PROBE = """
@@ -66,3 +67,10 @@ def test_postgres_url_is_a_fresh_schema_of_its_own(postgres_url: str) -> None:
         engine.dispose()
     assert str(schema).startswith("keel_test_")
     assert "runs" in tables
+
+
+def test_keel_client_fixture_gives_an_isolated_embedded_store(keel_client: Keel) -> None:
+    run = keel_client.create_run("fixture", capture=False)
+    keel_client.runs.log_metric(run.run_id, "x", 1.0, synchronous=True)
+    assert keel_client.metadata.url.startswith("sqlite:///")
+    assert keel_client.runs.get_run(run.run_id).metrics["x"].value == 1.0
