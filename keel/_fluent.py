@@ -1,203 +1,26 @@
 """The module-level API: ``keel.start_run()``, ``keel.log_metric()`` and friends.
 
-It keeps exactly two pieces of process state, both here and nowhere else: the current client
-(made by ``keel.connect()``, or on first use from the ``KEEL_*`` settings) and, per thread, the
-stack of active runs. Everything else is passed explicitly; code that wants no hidden state uses
-a ``Keel`` client directly.
+Each function acts on the current client and the innermost active run of the calling thread
+(both kept in ``keel._session``); ``ActiveRun`` offers the same calls bound to one run.
 """
 
 from __future__ import annotations
 
-import atexit
 import builtins
-import contextlib
 import os
-import threading
-import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from keel.app import Keel
+from keel._active_run import ActiveRun
+from keel._session import _session, client, connect, disconnect, register_exit_hook
 from keel.artifacts import ArtifactInfo
-from keel.config import load_settings
 from keel.core import Page
 from keel.errors import InvalidArgument, KeelError
 from keel.tracking.compare import Goal, RunComparison
 from keel.tracking.models import DatasetVersion, Experiment, Run, RunInput, RunStatus, ViewType
 
 _UNSET: Any = object()
-
-
-class _State(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[ActiveRun] = []
-
-
-class _Session:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.client: Keel | None = None
-        self.runs = _State()
-        self.exit_hook = False
-
-
-def _end_runs_at_exit() -> None:
-    """Runs still active when the interpreter exits end FINISHED, innermost first (registered
-    after the client, so it runs before the client's own flush-and-close hook)."""
-    for run in reversed(list(_session.runs.stack)):
-        with contextlib.suppress(KeelError):
-            run.end(RunStatus.FINISHED)
-
-
-_session = _Session()
-
-
-def connect(url: str | None = None, *, artifacts_url: str | None = None, **settings: Any) -> Keel:
-    """Open a keel client and make it the one the module-level functions use.
-
-    ``url`` is a metadata store URL (``sqlite:///…``, ``postgresql+psycopg://…``); by default the
-    ``KEEL_*`` settings decide (the embedded ``.keel/`` store in the working directory). Other
-    keyword arguments override settings by name.
-    """
-    overrides = dict(settings)
-    if url is not None:
-        if url.startswith(("http://", "https://")):
-            overrides["tracking_url"] = url
-        else:
-            overrides["database_url"] = url
-    if artifacts_url is not None:
-        overrides["artifacts_url"] = artifacts_url
-    client = Keel(load_settings(**overrides))
-    with _session.lock:
-        previous, _session.client = _session.client, client
-    if previous is not None and previous is not client:
-        previous.close()
-    return client
-
-
-def client() -> Keel:
-    """The current client, opened from the settings on first use."""
-    with _session.lock:
-        if _session.client is None:
-            _session.client = Keel(load_settings())
-        return _session.client
-
-
-def disconnect() -> None:
-    """Close the current client (flushing its metrics) and forget it."""
-    with _session.lock:
-        current, _session.client = _session.client, None
-    _session.runs.stack.clear()
-    if current is not None:
-        current.close()
-
-
-class ActiveRun:
-    """A run being recorded; a context manager that ends it.
-
-    Leaving the block normally marks the run FINISHED; an exception marks it FAILED with the
-    error recorded (KeyboardInterrupt: KILLED), and the exception propagates. Buffered metrics are
-    flushed first either way.
-    """
-
-    def __init__(self, client: Keel, run: Run) -> None:
-        self.client = client
-        self.run_id = run.run_id
-        self.experiment_id = run.experiment_id
-        self.name = run.name
-        self._ended = False
-
-    @property
-    def run(self) -> Run:
-        """The run as stored now (metrics flushed first)."""
-        return self.client.runs.get_run(self.run_id)
-
-    def log_param(self, key: str, value: object) -> None:
-        self.client.runs.log_param(self.run_id, key, value)
-
-    def log_params(self, params: Mapping[str, object]) -> None:
-        self.client.runs.log_params(self.run_id, params)
-
-    def log_metric(
-        self, key: str, value: object, step: int | None = None, timestamp: int | None = None,
-        *, synchronous: bool = False,
-    ) -> None:
-        self.client.runs.log_metric(
-            self.run_id, key, value, step, timestamp, synchronous=synchronous
-        )
-
-    def log_metrics(
-        self, metrics: Mapping[str, object], step: int | None = None,
-        timestamp: int | None = None, *, synchronous: bool = False,
-    ) -> None:
-        self.client.runs.log_metrics(
-            self.run_id, metrics, step, timestamp, synchronous=synchronous
-        )
-
-    def set_tag(self, key: str, value: object) -> None:
-        self.client.runs.set_tag(self.run_id, key, value)
-
-    def set_tags(self, tags: Mapping[str, object]) -> None:
-        self.client.runs.set_tags(self.run_id, tags)
-
-    def set_note(self, markdown: str) -> None:
-        self.client.runs.set_note(self.run_id, markdown)
-
-    def log_artifact(self, local_path: str | os.PathLike[str],
-                     artifact_path: str | None = None) -> ArtifactInfo:
-        return self.client.artifacts.log_artifact(self.run_id, local_path, artifact_path)
-
-    def log_artifacts(self, local_dir: str | os.PathLike[str],
-                      artifact_path: str | None = None) -> list[ArtifactInfo]:
-        return self.client.artifacts.log_artifacts(self.run_id, local_dir, artifact_path)
-
-    def log_text(self, text: str, artifact_file: str) -> ArtifactInfo:
-        return self.client.artifacts.log_text(self.run_id, text, artifact_file)
-
-    def log_dict(self, data: Mapping[str, Any], artifact_file: str) -> ArtifactInfo:
-        return self.client.artifacts.log_dict(self.run_id, data, artifact_file)
-
-    def log_figure(self, figure: Any, artifact_file: str) -> ArtifactInfo:
-        return self.client.artifacts.log_figure(self.run_id, figure, artifact_file)
-
-    def log_dataset(self, data: object, *, name: str | None = None, context: str = "train",
-                    source: str | None = None) -> DatasetVersion:
-        return self.client.datasets.log_dataset(
-            data, name=name, run_id=self.run_id, context=context, source=source
-        )
-
-    def end(self, status: RunStatus | str = RunStatus.FINISHED, *,
-            error: str | None = None) -> Run:
-        """End the run now (idempotent: a second call returns the run as it is)."""
-        stack = _session.runs.stack
-        if self in stack:
-            stack.remove(self)
-        if self._ended:
-            return self.client.runs.get_run(self.run_id)
-        self._ended = True
-        return self.client.runs.end_run(self.run_id, status, error=error)
-
-    def __enter__(self) -> ActiveRun:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc is None:
-            self.end(RunStatus.FINISHED)
-        elif isinstance(exc, KeyboardInterrupt):
-            self.end(RunStatus.KILLED, error="KeyboardInterrupt")
-        else:
-            text = "".join(traceback.format_exception(exc_type, exc, tb))
-            self.end(RunStatus.FAILED, error=text)
-
-    def __repr__(self) -> str:
-        return f"<ActiveRun {self.name!r} id={self.run_id}>"
 
 
 def start_run(
@@ -236,10 +59,7 @@ def start_run(
         c.runs.set_note(run.run_id, note)
     active = ActiveRun(c, run)
     stack.append(active)
-    with _session.lock:
-        if not _session.exit_hook:
-            _session.exit_hook = True
-            atexit.register(_end_runs_at_exit)
+    register_exit_hook()
     return active
 
 

@@ -90,7 +90,7 @@ def print_json(value: Any) -> None:
 def fmt_time(ms: int | None) -> str:
     if ms is None:
         return ""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def fmt_value(value: object) -> str:
@@ -110,7 +110,11 @@ def render_table(
 ) -> None:
     table = Table(title=title, show_lines=False, header_style="bold")
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # Everything stays on one line so ids can be copied and numbers keep their digits; only
+        # free text (names, sources, tags) gives way, cut with an ellipsis.
+        text = column in ("name", "source", "tags", "value", "model")
+        table.add_column(column, no_wrap=not text, overflow="ellipsis" if text else "fold",
+                         min_width=8 if text else None)
     for index, row in enumerate(rows):
         style = "yellow" if highlight is not None and highlight(index) else None
         table.add_row(*[fmt_value(v) for v in row], style=style)

@@ -25,7 +25,7 @@ def list_datasets(
     max_results: Annotated[int, typer.Option(help="At most this many.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """List dataset versions, newest first."""
+    """List dataset versions, newest first (refer to one as NAME:VERSION)."""
     with errors_to_exit():
         page = state(ctx).client().datasets.list_dataset_versions(name, max_results=max_results)
         if as_json:
@@ -33,10 +33,10 @@ def list_datasets(
             return
         render_table(
             "dataset versions",
-            ["id", "name", "version", "rows", "columns", "digest", "created"],
+            ["ref", "rows", "columns", "digest", "source", "created"],
             [
-                (d.dataset_version_id, d.name, d.version, d.num_rows, len(d.columns),
-                 d.digest[:16], fmt_time(d.created_at))
+                (f"{d.name}:{d.version}", d.num_rows, len(d.columns), d.digest[:16],
+                 d.source or "", fmt_time(d.created_at))
                 for d in page.items
             ],
         )
@@ -74,4 +74,4 @@ def show_dataset(
             ],
         )
         render_table("used by", ["run id", "context"],
-                     [(r.run_id, r.context) for r in used_by])
+                     [(r.run_id[:12], r.context) for r in used_by])

@@ -45,13 +45,13 @@ def list_runs(
         if as_json:
             print_json(list(page.items))
             return
-        metric_keys = sorted({k for r in page.items for k in r.metrics})[:6]
+        metric_keys = sorted({k for r in page.items for k in r.metrics})[:4]
         render_table(
             "runs",
-            ["run id", "name", "status", "started", *metric_keys],
+            ["run id", "name", "status", *metric_keys],
             [
-                (r.run_id, r.name, r.status.value, fmt_time(r.start_time),
-                 *[r.metrics[k].value if k in r.metrics else None for k in metric_keys])
+                (r.run_id[:12], r.name, r.status.value,
+                 *[f"{r.metrics[k].value:.4g}" if k in r.metrics else "" for k in metric_keys])
                 for r in page.items
             ],
         )
@@ -60,14 +60,14 @@ def list_runs(
 @app.command("show")
 def show_run(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of it.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Everything recorded on one run."""
     with errors_to_exit():
         client = state(ctx).client()
-        run = client.runs.get_run(run_id)
-        inputs = client.datasets.list_run_inputs(run_id)
+        run = client.runs.get_run(client.runs.resolve_run_id(run_id))
+        inputs = client.datasets.list_run_inputs(run.run_id)
         if as_json:
             print_json({"run": run, "inputs": inputs})
             return
@@ -93,12 +93,13 @@ def show_run(
 @app.command("compare")
 def compare_runs(
     ctx: typer.Context,
-    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    run_ids: Annotated[list[str], typer.Argument(help="Run ids or unique prefixes.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Params and final/best metrics side by side; differing rows highlighted."""
     with errors_to_exit():
-        comparison = state(ctx).client().compare_runs(run_ids)
+        client = state(ctx).client()
+        comparison = client.compare_runs([client.runs.resolve_run_id(r) for r in run_ids])
         if as_json:
             print_json({
                 "runs": [{"run_id": r.run_id, "name": r.name} for r in comparison.runs],
@@ -116,19 +117,23 @@ def compare_runs(
 
 @app.command("delete")
 def delete_run(
-    ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id.")]
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of it.")],
 ) -> None:
     """Soft-delete a run."""
     with errors_to_exit():
-        run = state(ctx).client().runs.delete_run(run_id)
+        client = state(ctx).client()
+        run = client.runs.delete_run(client.runs.resolve_run_id(run_id))
         typer.echo(f"deleted run {run.name!r} ({run.run_id})")
 
 
 @app.command("restore")
 def restore_run(
-    ctx: typer.Context, run_id: Annotated[str, typer.Argument(help="Run id.")]
+    ctx: typer.Context,
+    run_id: Annotated[str, typer.Argument(help="Run id, or a unique prefix of it.")],
 ) -> None:
     """Restore a soft-deleted run."""
     with errors_to_exit():
-        run = state(ctx).client().runs.restore_run(run_id)
+        client = state(ctx).client()
+        run = client.runs.restore_run(client.runs.resolve_run_id(run_id))
         typer.echo(f"restored run {run.name!r} ({run.run_id})")

@@ -8,7 +8,7 @@ from typing import Any
 
 from keel.core import Page, decode_page_token, encode_value, new_id, now_ms
 from keel.core.naming import validate_key, validate_name
-from keel.errors import InvalidArgument, RunNotActive
+from keel.errors import InvalidArgument, RunNotActive, RunNotFound
 from keel.tracking._metric_buffer import MetricBuffer
 from keel.tracking._names import generate_run_name
 from keel.tracking.experiments import DEFAULT_EXPERIMENT, ExperimentService, validate_tags
@@ -98,6 +98,28 @@ class RunService:
             self._live_runs.add(run_id)
             self._next_steps[run_id] = {}
         return run
+
+    def resolve_run_id(self, ref: str) -> str:
+        """A full run id from a full id or a unique prefix of at least 6 hex characters (what
+        the CLI shows); deleted runs count too. Ambiguous prefixes are an InvalidArgument."""
+        ref = ref.strip().lower()
+        if len(ref) == 32:
+            return ref
+        if len(ref) < 6 or any(c not in "0123456789abcdef" for c in ref):
+            raise InvalidArgument(
+                f"{ref!r} is not a run id or a prefix of one (at least 6 hex characters)"
+            )
+        matches = self.search_runs(
+            None, f"run_id LIKE '{ref}%'", view=ViewType.ALL, max_results=2
+        ).items
+        if not matches:
+            raise RunNotFound(f"no run id starts with {ref!r}", details={"run_id": ref})
+        if len(matches) > 1:
+            raise InvalidArgument(
+                f"run id prefix {ref!r} is ambiguous: it matches {matches[0].run_id} and "
+                f"{matches[1].run_id}; give more characters"
+            )
+        return matches[0].run_id
 
     def get_run(self, run_id: str) -> Run:
         self._buffer.flush()

@@ -105,3 +105,13 @@ def test_db_upgrade_reports_the_schema_revision(tmp_path: Path) -> None:
 
 def test_the_cli_reference_in_docs_matches_the_cli() -> None:
     assert (ROOT / "docs" / "cli.md").read_text() == render_reference()
+
+
+def test_commands_accept_a_unique_run_id_prefix(store: tuple[list[str], list[str]]) -> None:
+    opts, ids = store
+    code, out, _ = invoke([*opts, "runs", "show", ids[0][:8], "--json"])
+    assert code == 0 and json.loads(out)["run"]["run_id"] == ids[0]
+    code, _, err = invoke([*opts, "runs", "show", "abc"])
+    assert code == 1 and "at least 6" in err
+    code, _, err = invoke([*opts, "runs", "show", "0123456789ab"])
+    assert code == 1 and "no run id starts with" in err
