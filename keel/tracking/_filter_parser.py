@@ -1,6 +1,6 @@
 """Parse run-search filters and order_by items into the syntax tree of :mod:`keel.tracking.query`.
 
-A hand-written tokenizer and recursive-descent parser. Keywords are case-insensitive::
+A hand-written recursive-descent parser. Keywords are case-insensitive::
 
     filter     = or_expr
     or_expr    = and_expr { "OR" and_expr }
@@ -17,21 +17,17 @@ A hand-written tokenizer and recursive-descent parser. Keywords are case-insensi
     literal    = string | number
     order_by   = identifier [ "ASC" | "DESC" ]
 
-Words are a letter or ``_`` followed by letters, digits, ``_ - . /``; ``params.model.depth`` has
-the key ``model.depth``. Strings use ``'`` or ``"``; inside them a doubled quote, ``\\\\``, ``\\'``,
-``\\"`` and ``\\```` stand for the character itself and any other backslash stays as written (so
-``LIKE`` patterns keep ``\\%``). Numbers are decimal integers or floats, optionally signed, with
-an optional exponent. Every mistake raises :class:`~keel.errors.InvalidFilter` naming the position.
+Tokens (words, quoted strings and keys, numbers, operators) come from
+:mod:`keel.tracking._filter_lexer`, whose docstring gives their rules. Every mistake raises
+:class:`~keel.errors.InvalidFilter` naming the position.
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from keel.errors import InvalidFilter
+from keel.tracking._filter_lexer import Token, syntax_error, tokenize
 from keel.tracking.models import RunStatus
 from keel.tracking.query import (
     ATTRIBUTE_KEYS,
@@ -64,118 +60,6 @@ _STATUSES = tuple(status.value for status in RunStatus)
 _KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "IS", "NULL", "LIKE", "ILIKE"})
 _COMPARE = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _COMPARATOR_LIST = "=, !=, <, <=, >, >=, LIKE, ILIKE, IN, IS"
-_INT64 = 2**63
-
-_TOKEN = re.compile(
-    r"(?P<space>\s+)"
-    r"|(?P<number>[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)"
-    r"|(?P<word>[^\W\d][\w\-./]*)"
-    r"|(?P<op>==|!=|<>|<=|>=|=|<|>)"
-    r"|(?P<punct>[(),])"
-)
-_NUMBER_TAIL = re.compile(r"[\w.]")
-_BAD_NUMBER = re.compile(r"[\w.+\-]+")
-_ESCAPABLE = "\\'\"`"
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str
-    """'word', 'number', 'string', 'backtick', 'op', '(', ')', ',' or 'end'."""
-    text: str
-    pos: int
-    value: str | int | float = ""
-    quote: str = ""
-
-    @property
-    def end(self) -> int:
-        return self.pos + len(self.text)
-
-    def is_keyword(self, *names: str) -> bool:
-        return self.kind == "word" and self.text.upper() in names
-
-    def describe(self) -> str:
-        if self.kind == "end":
-            return "the end of the input"
-        return repr(self.text if len(self.text) <= 40 else self.text[:37] + "...")
-
-
-def _error(text: str, label: str, pos: int, token: str, message: str) -> InvalidFilter:
-    start, stop = max(0, pos - 40), min(len(text), pos + 40)
-    snippet = "".join(c if c.isprintable() else " " for c in text[start:stop])
-    before = "..." if start else ""
-    after = "..." if stop < len(text) else ""
-    caret = " " * (len(before) + pos - start)
-    return InvalidFilter(
-        f"invalid {label} at position {pos}: {message}\n  {before}{snippet}{after}\n  {caret}^",
-        details={"position": pos, "token": token},
-    )
-
-
-def _tokenize(text: str, label: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    pos = 0
-    while pos < len(text):
-        char = text[pos]
-        if char in "'\"`":
-            value, end = _scan_quoted(text, label, pos)
-            kind = "backtick" if char == "`" else "string"
-            tokens.append(_Token(kind, text[pos:end], pos, value, char))
-            pos = end
-            continue
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise _error(text, label, pos, char, f"unexpected character {char!r}")
-        kind = match.lastgroup or ""
-        source = match.group()
-        if kind == "number":
-            tokens.append(_Token("number", source, pos, _number(text, label, match)))
-        elif kind in ("word", "op"):
-            tokens.append(_Token(kind, source, pos))
-        elif kind == "punct":
-            tokens.append(_Token(source, source, pos))
-        pos = match.end()
-    tokens.append(_Token("end", "", len(text)))
-    return tokens
-
-
-def _scan_quoted(text: str, label: str, start: int) -> tuple[str, int]:
-    quote = text[start]
-    chars: list[str] = []
-    pos = start + 1
-    while pos < len(text):
-        char = text[pos]
-        if char == "\\" and pos + 1 < len(text):
-            following = text[pos + 1]
-            chars.append(following if following in _ESCAPABLE else char + following)
-            pos += 2
-        elif char == quote and text.startswith(quote, pos + 1):
-            chars.append(quote)
-            pos += 2
-        elif char == quote:
-            return "".join(chars), pos + 1
-        else:
-            chars.append(char)
-            pos += 1
-    what = "quoted key" if quote == "`" else "string"
-    message = f"unterminated {what}: no closing {quote} for the {quote} opened here"
-    raise _error(text, label, start, text[start : start + 40], message)
-
-
-def _number(text: str, label: str, match: re.Match[str]) -> int | float:
-    source, pos = match.group(), match.start()
-    if _NUMBER_TAIL.match(text, match.end()):
-        bad = _BAD_NUMBER.match(text, pos)
-        found = bad.group() if bad else source
-        raise _error(text, label, pos, found, f"invalid number {found!r}")
-    if any(c in source for c in ".eE"):
-        number: int | float = float(source)
-        if not math.isfinite(number):
-            raise _error(text, label, pos, source, f"number {source!r} is out of range")
-        return number
-    if len(source.lstrip("+-0")) > 19 or not -_INT64 <= int(source) < _INT64:
-        raise _error(text, label, pos, source, f"integer {source!r} is out of the 64-bit range")
-    return int(source)
 
 
 class _Parser:
@@ -187,16 +71,16 @@ class _Parser:
             raise InvalidFilter(message, details={"position": MAX_FILTER_LENGTH, "token": ""})
         self.text = text
         self.label = label
-        self.tokens = _tokenize(text, label)
+        self.tokens = tokenize(text, label)
         self.index = 0
         self.depth = 0
 
     # -- token stream --------------------------------------------------------------------------
 
-    def peek(self) -> _Token:
+    def peek(self) -> Token:
         return self.tokens[self.index]
 
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
         token = self.peek()
         self.index = min(self.index + 1, len(self.tokens) - 1)
         return token
@@ -204,10 +88,10 @@ class _Parser:
     def after(self) -> str:
         return f" after {self.tokens[self.index - 1].describe()}" if self.index else ""
 
-    def fail(self, token: _Token, message: str) -> InvalidFilter:
-        return _error(self.text, self.label, token.pos, token.text, message)
+    def fail(self, token: Token, message: str) -> InvalidFilter:
+        return syntax_error(self.text, self.label, token.pos, token.text, message)
 
-    def nest(self, token: _Token, levels: int = 1) -> None:
+    def nest(self, token: Token, levels: int = 1) -> None:
         self.depth += levels
         if self.depth > MAX_NESTING:
             raise self.fail(token, f"parentheses and NOT nest deeper than {MAX_NESTING} levels")
@@ -257,7 +141,7 @@ class _Parser:
 
     # -- comparisons ---------------------------------------------------------------------------
 
-    def parse_identifier(self) -> tuple[Entity, str, _Token]:
+    def parse_identifier(self) -> tuple[Entity, str, Token]:
         token = self.peek()
         if token.kind != "word" or token.text.upper() in _KEYWORDS:
             raise self.fail(token, f"expected a comparison{self.after()}, found {token.describe()}")
@@ -322,7 +206,7 @@ class _Parser:
         values = self.parse_list() if op.endswith("IN") else [self.parse_literal()]
         return _check(self, entity, key, op, token, values)
 
-    def parse_literal(self) -> _Token:
+    def parse_literal(self) -> Token:
         token = self.peek()
         if token.kind in ("string", "number"):
             return self.advance()
@@ -333,7 +217,7 @@ class _Parser:
         hint = f"; quote text as '{token.text}'" if token.kind == "word" else ""
         raise self.fail(token, f"expected a value{self.after()}, found {token.describe()}{hint}")
 
-    def parse_list(self) -> list[_Token]:
+    def parse_list(self) -> list[Token]:
         opening = self.peek()
         if opening.kind != "(":
             raise self.fail(opening, f"expected '(' after IN, found {opening.describe()}")
@@ -365,7 +249,7 @@ def _combine(op: str, operands: list[Expr]) -> Expr:
 
 
 def _check(
-    parser: _Parser, entity: Entity, key: str, op: str, op_token: _Token, values: list[_Token]
+    parser: _Parser, entity: Entity, key: str, op: str, op_token: Token, values: list[Token]
 ) -> Comparison:
     """Apply the type rules: metrics and numeric attributes take numbers, text takes strings."""
     if entity in (Entity.METRIC, Entity.PARAM, Entity.TAG):
