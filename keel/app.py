@@ -62,31 +62,31 @@ def _scheme(url: str) -> str:
     return urlsplit(url).scheme.lower()
 
 
-def open_metadata_store(url: str, settings: Settings) -> MetadataStore:
-    """Open the metadata store named by ``url`` (migrations are applied on open)."""
-    table = _factories("keel.metadata_stores", _BUILTIN_METADATA)
+def _open(group: str, builtin: Mapping[str, str], kind: str, url: str, settings: Settings) -> Any:
+    table = _factories(group, builtin)
     scheme = _scheme(url)
     if scheme not in table:
         raise InvalidArgument(
-            f"unknown metadata store scheme {scheme!r} in {url!r}; "
+            f"unknown {kind} scheme {scheme!r} in {url!r}; "
             f"known schemes: {', '.join(sorted(table))}",
             details={"scheme": scheme},
         )
-    store: MetadataStore = _load(table[scheme])(url, settings)
+    return _load(table[scheme])(url, settings)
+
+
+def open_metadata_store(url: str, settings: Settings) -> MetadataStore:
+    """Open the metadata store named by ``url`` (migrations are applied on open)."""
+    store: MetadataStore = _open(
+        "keel.metadata_stores", _BUILTIN_METADATA, "metadata store", url, settings
+    )
     return store
 
 
 def open_artifact_store(url: str, settings: Settings) -> ArtifactStore:
     """Open the artifact store named by ``url``: a local path, file:// or s3:// (or a plugin's)."""
-    table = _factories("keel.artifact_stores", _BUILTIN_ARTIFACTS)
-    scheme = _scheme(url)
-    if scheme not in table:
-        raise InvalidArgument(
-            f"unknown artifact store scheme {scheme!r} in {url!r}; "
-            f"known schemes: {', '.join(sorted(table))}",
-            details={"scheme": scheme},
-        )
-    store: ArtifactStore = _load(table[scheme])(url, settings)
+    store: ArtifactStore = _open(
+        "keel.artifact_stores", _BUILTIN_ARTIFACTS, "artifact store", url, settings
+    )
     return store
 
 
