@@ -6,12 +6,15 @@ import os
 import traceback
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel._session import _session
 from keel.app import Keel
 from keel.artifacts import ArtifactInfo
 from keel.tracking.models import DatasetVersion, Run, RunStatus
+
+if TYPE_CHECKING:
+    from keel.models.run_models import ModelInfo
 
 
 class ActiveRun:
@@ -87,6 +90,10 @@ class ActiveRun:
         return self.client.datasets.log_dataset(
             data, name=name, run_id=self.run_id, context=context, source=source
         )
+
+    def log_model(self, model: Any, name: str, **options: Any) -> ModelInfo:
+        """Save ``model`` in this run's artifacts under ``name`` (see keel.log_model)."""
+        return self.client.log_model(self.run_id, model, name, **options)
 
     def end(self, status: RunStatus | str = RunStatus.FINISHED, *,
             error: str | None = None) -> Run:

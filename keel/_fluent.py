@@ -10,7 +10,7 @@ import builtins
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keel._active_run import ActiveRun
 from keel._session import _session, client, connect, disconnect, register_exit_hook
@@ -19,6 +19,11 @@ from keel.core import Page
 from keel.errors import InvalidArgument, KeelError
 from keel.tracking.compare import Goal, RunComparison
 from keel.tracking.models import DatasetVersion, Experiment, Run, RunInput, RunStatus, ViewType
+
+if TYPE_CHECKING:
+    from keel.models.predictor import Predictor
+    from keel.models.run_models import ModelInfo
+    from keel.registry.models import ModelVersion
 
 _UNSET: Any = object()
 
@@ -210,6 +215,29 @@ def compare_runs(runs: Sequence[str | Run | ActiveRun], *,
     return client().compare_runs(ids, goals=goals)
 
 
+def log_model(model: Any, name: str, **options: Any) -> ModelInfo:
+    """Save ``model`` in the active run under ``name``; returns where (``info.uri``) and what
+    (flavor, digest, signature). Options: signature, input_example, metadata, flavor,
+    serialization ("safe" by default; "pickle" only on request), requirements."""
+    return _require_run().log_model(model, name, **options)
+
+
+def load_model(uri: str, *, trust: bool = False,
+               trusted_types: Sequence[str] | None = None) -> Predictor:
+    """Load ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` or ``models:/<name>@<alias>``
+    as a Predictor (``predict``, ``predict_proba``); digests are checked first."""
+    return client().load_model(uri, trust=trust, trusted_types=trusted_types)
+
+
+def register_model(source: str, name: str, *, description: str | None = None,
+                   tags: Mapping[str, str] | None = None) -> ModelVersion:
+    """A new version of registered model ``name`` from a logged model (``runs:/…``), linked to
+    its run, digest, signature, dataset versions, code commit and metrics."""
+    if isinstance(source, ActiveRun):
+        raise InvalidArgument("register_model takes a model URI such as info.uri")
+    return client().registry.register_model(source, name, description=description, tags=tags)
+
+
 class _Datasets:
     """``keel.datasets``: dataset versions and the runs that used them."""
 
@@ -249,6 +277,7 @@ __all__ = [
     "get_run",
     "list_artifacts",
     "list_experiments",
+    "load_model",
     "log_artifact",
     "log_artifacts",
     "log_dataset",
@@ -256,9 +285,11 @@ __all__ = [
     "log_figure",
     "log_metric",
     "log_metrics",
+    "log_model",
     "log_param",
     "log_params",
     "log_text",
+    "register_model",
     "search_runs",
     "set_note",
     "set_tag",

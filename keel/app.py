@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from keel.artifacts import ArtifactStore
@@ -29,6 +29,14 @@ from keel.tracking.models import Experiment, Metric, Run
 from keel.tracking.run_artifacts import RunArtifactService
 from keel.tracking.runs import RunService
 from keel.tracking.store import MetadataStore
+
+if TYPE_CHECKING:
+    from keel.models.predictor import Predictor
+    from keel.models.run_models import ModelInfo
+    from keel.models.uri import RegistryModelURI
+    from keel.registry.approvals import ApprovalService
+    from keel.registry.registry import RegistryService
+    from keel.registry.store import RegistryStore
 
 __all__ = ["Keel", "open_artifact_store", "open_metadata_store", "upgrade_metadata_store"]
 
@@ -139,6 +147,8 @@ class Keel:
         )
         self.artifacts = RunArtifactService(self.metadata.runs, self.artifact_store)
         self.datasets = DatasetService(self.metadata.datasets, self.metadata.runs)
+        self._registry: RegistryService | None = None
+        self._approvals: ApprovalService | None = None
         self._closed = False
         atexit.register(_close_quietly, weakref.ref(self))
 
@@ -188,6 +198,67 @@ class Keel:
             self.runs.set_tags(run_id, captured.tags)
         for path, content in captured.files.items():
             self.artifacts.log_bytes(run_id, content, path)
+
+    # -- models and the registry -----------------------------------------------------------
+
+    @property
+    def registry(self) -> RegistryService:
+        """Registered models, versions, aliases, cards and decisions (built on first use)."""
+        if self._registry is None:
+            self._build_registry()
+        assert self._registry is not None
+        return self._registry
+
+    @property
+    def approvals(self) -> ApprovalService:
+        """Promotion policies, gates and the approval workflow (built on first use)."""
+        if self._approvals is None:
+            self._build_registry()
+        assert self._approvals is not None
+        return self._approvals
+
+    def _build_registry(self) -> None:
+        from keel.registry.approvals import ApprovalService
+        from keel.registry.registry import RegistryService
+
+        store: RegistryStore | None = getattr(self.metadata, "registry", None)
+        if store is None:
+            raise InvalidArgument(
+                f"the metadata store at {self.metadata.url!r} has no model registry"
+            )
+        self._registry = RegistryService(
+            store, self.runs, self.artifacts, self.datasets,
+            default_actor=self.user or "unknown",
+        )
+        self._approvals = ApprovalService(store, self._registry)
+
+    def log_model(self, run_id: str, model: Any, name: str, **options: Any) -> ModelInfo:
+        """Save ``model`` in the run's artifacts under ``name`` (see keel.models.save_model for
+        the options: signature, input_example, metadata, flavor, serialization, ...)."""
+        from keel.models.run_models import log_model
+
+        return log_model(self.artifacts, run_id, model, name, **options)
+
+    def load_model(
+        self, uri: str, *, trust: bool = False, trusted_types: Sequence[str] | None = None
+    ) -> Predictor:
+        """A Predictor for ``runs:/<run_id>/<path>``, ``models:/<name>/<version>`` or
+        ``models:/<name>@<alias>``; digests are verified before anything is loaded."""
+        from keel.models.run_models import load_model
+
+        return load_model(
+            uri, run_artifacts=self.artifacts, registry_resolver=self._resolve_registered,
+            trust=trust, trusted_types=trusted_types,
+        )
+
+    def _resolve_registered(self, uri: RegistryModelURI) -> tuple[str, str]:
+        from keel.models.uri import RunModelURI, parse_model_uri
+
+        version = self.registry.resolve(uri.name, version=uri.version, alias=uri.alias)
+        source = parse_model_uri(version.source)
+        if not isinstance(source, RunModelURI):
+            raise InvalidArgument(f"{uri} has source {version.source!r}, not a logged model")
+        return source.run_id, source.path
 
     # -- comparison -------------------------------------------------------------------------
 

@@ -31,9 +31,9 @@ def test_the_public_api_is_pinned() -> None:
         "ActiveRun", "Keel", "KeelError", "RunStatus", "active_run", "client", "compare_runs",
         "connect", "create_experiment", "datasets", "disconnect", "download_artifacts",
         "end_run", "flush", "get_experiment", "get_run", "list_artifacts", "list_experiments",
-        "log_artifact", "log_artifacts", "log_dataset", "log_dict", "log_figure", "log_metric",
-        "log_metrics", "log_param", "log_params", "log_text", "search_runs", "set_note",
-        "set_tag", "set_tags", "start_run",
+        "load_model", "log_artifact", "log_artifacts", "log_dataset", "log_dict", "log_figure",
+        "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
+        "register_model", "search_runs", "set_note", "set_tag", "set_tags", "start_run",
     ])
     for name in keel.__all__:
         assert hasattr(keel, name), name
