@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from keel.models.uri import RegistryModelURI
     from keel.registry.approvals import ApprovalService
     from keel.registry.registry import RegistryService
-    from keel.registry.store import RegistryStore
+    from keel.registry.store import AuditStore, RegistryStore
 
 __all__ = ["Keel", "open_artifact_store", "open_metadata_store", "upgrade_metadata_store"]
 
@@ -217,15 +217,24 @@ class Keel:
         assert self._approvals is not None
         return self._approvals
 
-    def _build_registry(self) -> None:
-        from keel.registry.approvals import ApprovalService
-        from keel.registry.registry import RegistryService
+    @property
+    def audit(self) -> AuditStore:
+        """The registry's audit log and events (list, verify)."""
+        return self._registry_store().audit
 
+    def _registry_store(self) -> RegistryStore:
         store: RegistryStore | None = getattr(self.metadata, "registry", None)
         if store is None:
             raise InvalidArgument(
                 f"the metadata store at {self.metadata.url!r} has no model registry"
             )
+        return store
+
+    def _build_registry(self) -> None:
+        from keel.registry.approvals import ApprovalService
+        from keel.registry.registry import RegistryService
+
+        store = self._registry_store()
         self._registry = RegistryService(
             store, self.runs, self.artifacts, self.datasets,
             default_actor=self.user or "unknown",
