@@ -12,11 +12,18 @@ layer can turn any of them into a response and a client can rebuild the same cla
     │   ├── ExperimentNotFound (EXPERIMENT_NOT_FOUND, 404)
     │   ├── RunNotFound (RUN_NOT_FOUND, 404)
     │   ├── ArtifactNotFound (ARTIFACT_NOT_FOUND, 404)
-    │   └── DatasetNotFound (DATASET_NOT_FOUND, 404)
+    │   ├── DatasetNotFound (DATASET_NOT_FOUND, 404)
+    │   ├── RegisteredModelNotFound (REGISTERED_MODEL_NOT_FOUND, 404)
+    │   ├── ModelVersionNotFound (MODEL_VERSION_NOT_FOUND, 404)
+    │   └── AliasNotFound (ALIAS_NOT_FOUND, 404)
+    ├── PermissionDenied (PERMISSION_DENIED, 403)      e.g. approving one's own request
+    │   └── UntrustedModel (UNTRUSTED_MODEL, 403)      loading would run code not trusted yet
+    ├── ModelIntegrityError (MODEL_INTEGRITY_ERROR, 500) a model file changed, missing or extra
     ├── AlreadyExists (ALREADY_EXISTS, 409)
     ├── Conflict (CONFLICT, 409)
     │   ├── ParamConflict (PARAM_CONFLICT, 409)          a param logged again with another value
-    │   └── RunNotActive (RUN_NOT_ACTIVE, 409)           writing to a deleted run
+    │   ├── RunNotActive (RUN_NOT_ACTIVE, 409)           writing to a deleted run
+    │   └── NotApproved (NOT_APPROVED, 409)              a version not approved for a target
     ├── BackendUnavailable (BACKEND_UNAVAILABLE, 503)
     └── MissingDependency (MISSING_DEPENDENCY, 500)      names the extra to install
 
@@ -28,6 +35,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AliasNotFound",
     "AlreadyExists",
     "ArtifactNotFound",
     "BackendUnavailable",
@@ -39,10 +47,16 @@ __all__ = [
     "InvalidFilter",
     "KeelError",
     "MissingDependency",
+    "ModelIntegrityError",
+    "ModelVersionNotFound",
+    "NotApproved",
     "NotFound",
     "ParamConflict",
+    "PermissionDenied",
+    "RegisteredModelNotFound",
     "RunNotActive",
     "RunNotFound",
+    "UntrustedModel",
     "error_from_code",
 ]
 
@@ -99,6 +113,41 @@ class DatasetNotFound(NotFound):
     code = "DATASET_NOT_FOUND"
 
 
+class RegisteredModelNotFound(NotFound):
+    code = "REGISTERED_MODEL_NOT_FOUND"
+
+
+class ModelVersionNotFound(NotFound):
+    code = "MODEL_VERSION_NOT_FOUND"
+
+
+class AliasNotFound(NotFound):
+    code = "ALIAS_NOT_FOUND"
+
+
+class PermissionDenied(KeelError):
+    """The actor may not do this (separation of duties: nobody approves their own request)."""
+
+    code = "PERMISSION_DENIED"
+    http_status = 403
+
+
+class UntrustedModel(PermissionDenied):
+    """Loading the model needs trust the caller has not given: a pickled model without
+    ``trust=True``, or a skops file naming types outside keel's allowlist and ``trusted_types``
+    (``details["untrusted_types"]`` lists them)."""
+
+    code = "UNTRUSTED_MODEL"
+
+
+class ModelIntegrityError(KeelError):
+    """A saved model's files do not match the digests in its ``MODEL.yaml``; ``details`` has
+    ``path`` and ``problem`` (``changed``, ``missing``, ``unexpected`` or ``symlink``)."""
+
+    code = "MODEL_INTEGRITY_ERROR"
+    http_status = 500
+
+
 class AlreadyExists(KeelError):
     code = "ALREADY_EXISTS"
     http_status = 409
@@ -115,6 +164,14 @@ class ParamConflict(Conflict):
 
 class RunNotActive(Conflict):
     code = "RUN_NOT_ACTIVE"
+
+
+class NotApproved(Conflict):
+    """A model version is not approved for the target a protected alias requires; ``details``
+    has ``name``, ``version``, ``target``, ``state`` and, when a service evaluated the policy,
+    ``unmet_gates``."""
+
+    code = "NOT_APPROVED"
 
 
 class BackendUnavailable(KeelError):
