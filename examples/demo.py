@@ -2,7 +2,9 @@
 
 Trains a few scikit-learn models on the breast-cancer dataset that scikit-learn ships, tracks
 each as a keel run (params, per-epoch metrics, the dataset versions it trained and was tested on,
-an artifact), then searches and compares the runs and says where everything lives.
+the model itself), searches and compares the runs, then registers the best model, runs its
+promotion gates, has a second person approve it, points the protected ``prod`` alias at it,
+loads it back by alias and checks the audit chain. It ends by saying where everything lives.
 
 Run it with ``make demo`` (or ``python examples/demo.py`` inside the venv).
 """
@@ -24,6 +26,49 @@ import keel
 from keel.cli._common import console, render_table
 
 EXPERIMENT = "demo-breast-cancer"
+
+
+def promote_best(client: keel.Keel, best: keel.tracking.Run, sample: object) -> None:
+    """Register the best run's model and take it through keel's promotion workflow."""
+    from keel.registry import MetricGate, PromotionPolicy, TargetRules
+
+    registry, approvals = client.registry, client.approvals
+    if registry.search_registered_models("breast-cancer-classifier").items == []:
+        registry.create_registered_model("breast-cancer-classifier", actor="data-scientist")
+    approvals.set_policy(
+        "breast-cancer-classifier",
+        PromotionPolicy(
+            targets={"production": TargetRules(
+                metric_gates=[MetricGate("auc", ">=", threshold=0.95),
+                              MetricGate("auc", ">=", relative_to_alias="prod", margin=-0.005)],
+                required_fields=["signature", "dataset_lineage"],
+                required_approvals=1,
+            )},
+            protected_aliases={"prod": "production"},
+        ),
+        actor="data-scientist",
+    )
+    version = registry.register_model(
+        f"runs:/{best.run_id}/model", "breast-cancer-classifier", actor="data-scientist"
+    ).version
+    approvals.request_approval("breast-cancer-classifier", version, "production",
+                               actor="data-scientist", reason="best AUC of the sweep")
+    approvals.approve("breast-cancer-classifier", version, "production",
+                      actor="ml-lead", reason="gates pass; reviewed the comparison")
+    registry.set_alias("breast-cancer-classifier", "prod", version, actor="ml-lead")
+    predictor = client.load_model("models:/breast-cancer-classifier@prod")
+    gates = approvals.gate_history("breast-cancer-classifier", version, "production")
+    render_table(
+        f"breast-cancer-classifier v{version}: promotion gates",
+        ["gate", "ok", "why"],
+        [(g.gate_id, "yes" if g.passed else "no", g.message) for g in gates[-4:]],
+    )
+    chain = client.audit.verify_audit_chain()
+    console.print(
+        f"@prod -> v{version}, approved by ml-lead; predictions by alias: "
+        f"{predictor.predict(sample)[:5].tolist()}; audit chain "
+        f"{'intact' if chain.ok else 'BROKEN'} ({chain.checked} records)"
+    )
 
 
 def main() -> int:
@@ -64,6 +109,7 @@ def main() -> int:
                     "logloss": log_loss(test.target, proba),
                 })
                 run.log_dict({"features": features}, "features.json")
+                run.log_model(model, "model", input_example=test[features].head(5))
                 run_ids.append(run.run_id)
 
     best = keel.search_runs(EXPERIMENT, filter="metrics.auc > 0.9 and status = 'FINISHED'",
@@ -81,6 +127,7 @@ def main() -> int:
         [(r.kind, r.key, *r.values) for r in comparison.rows],
         highlight=lambda i: comparison.rows[i].differs,
     )
+    promote_best(client, best.items[0], test[features])
     client.close()
     console.print(
         f"\n[bold]Where to look[/bold]\n"
@@ -88,6 +135,8 @@ def main() -> int:
         f"  artifacts  {home / 'artifacts'}\n"
         f"  try        .venv/bin/keel runs list -e {EXPERIMENT}\n"
         f"             .venv/bin/keel datasets list\n"
+        f"             .venv/bin/keel models show breast-cancer-classifier\n"
+        f"             .venv/bin/keel audit list\n"
         f"             .venv/bin/keel runs compare {' '.join(run_ids)}",
         soft_wrap=True,
     )
