@@ -4,7 +4,8 @@ Trains a few scikit-learn models on the breast-cancer dataset that scikit-learn 
 each as a keel run (params, per-epoch metrics, the dataset versions it trained and was tested on,
 the model itself), searches and compares the runs, then registers the best model, runs its
 promotion gates, has a second person approve it, points the protected ``prod`` alias at it,
-loads it back by alias and checks the audit chain. It ends by saying where everything lives.
+loads it back by alias, writes its model card and checks the audit chain. It ends by saying
+where everything lives.
 
 Run it with ``make demo`` (or ``python examples/demo.py`` inside the venv).
 """
@@ -63,6 +64,21 @@ def promote_best(client: keel.Keel, best: keel.tracking.Run, sample: object) -> 
         ["gate", "ok", "why"],
         [(g.gate_id, "yes" if g.passed else "no", g.message) for g in gates[-4:]],
     )
+    from keel.governance import card_to_html, card_to_markdown
+
+    client.governance.update_card_fields(
+        "breast-cancer-classifier",
+        {"intended_use": "Demonstration only: ranks breast-cancer screening cases for review."},
+        actor="data-scientist",
+    )
+    card = client.governance.model_card("breast-cancer-classifier", version)
+    cards = Path(".keel") / "cards"
+    cards.mkdir(parents=True, exist_ok=True)
+    (cards / f"breast-cancer-classifier-v{version}.md").write_text(card_to_markdown(card))
+    (cards / f"breast-cancer-classifier-v{version}.html").write_text(card_to_html(card))
+    console.print(f"model card: {cards.absolute()}/breast-cancer-classifier-v{version}.md "
+                  f"(and .html); still to be written by a person: {', '.join(card.gaps)}",
+                  soft_wrap=True)
     chain = client.audit.verify_audit_chain()
     console.print(
         f"@prod -> v{version}, approved by ml-lead; predictions by alias: "
@@ -133,6 +149,7 @@ def main() -> int:
         f"\n[bold]Where to look[/bold]\n"
         f"  metadata   {home / 'keel.db'} (SQLite)\n"
         f"  artifacts  {home / 'artifacts'}\n"
+        f"  cards      {home / 'cards'}\n"
         f"  try        .venv/bin/keel runs list -e {EXPERIMENT}\n"
         f"             .venv/bin/keel datasets list\n"
         f"             .venv/bin/keel models show breast-cancer-classifier\n"

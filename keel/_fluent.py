@@ -23,6 +23,7 @@ from keel.tracking.models import DatasetVersion, Experiment, Run, RunInput, RunS
 if TYPE_CHECKING:
     from keel.models.predictor import Predictor
     from keel.models.run_models import ModelInfo
+    from keel.registry.lineage import Direction, LineageGraph
     from keel.registry.models import ModelVersion
 
 _UNSET: Any = object()
@@ -238,6 +239,13 @@ def register_model(source: str, name: str, *, description: str | None = None,
     return client().registry.register_model(source, name, description=description, tags=tags)
 
 
+def lineage(obj: DatasetVersion | Run | ModelVersion | str, *, direction: Direction = "both",
+            max_depth: int = 10) -> LineageGraph:
+    """Walk lineage from ``obj`` (dataset version or ref, run or run id, model version or
+    ``models:/`` URI) upstream, downstream or both; see ``Keel.lineage``."""
+    return client().lineage(obj, direction=direction, max_depth=max_depth)
+
+
 class _Datasets:
     """``keel.datasets``: dataset versions and the runs that used them."""
 
@@ -275,6 +283,7 @@ __all__ = [
     "flush",
     "get_experiment",
     "get_run",
+    "lineage",
     "list_artifacts",
     "list_experiments",
     "load_model",

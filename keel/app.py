@@ -31,12 +31,17 @@ from keel.tracking.runs import RunService
 from keel.tracking.store import MetadataStore
 
 if TYPE_CHECKING:
+    from keel.governance import GovernanceService
     from keel.models.predictor import Predictor
     from keel.models.run_models import ModelInfo
     from keel.models.uri import RegistryModelURI
     from keel.registry.approvals import ApprovalService
+    from keel.registry.lineage import Direction, LineageGraph
+    from keel.registry.models import ModelVersion
     from keel.registry.registry import RegistryService
     from keel.registry.store import AuditStore, RegistryStore
+    from keel.registry.webhooks import WebhookDispatcher
+    from keel.tracking.models import DatasetVersion
 
 __all__ = ["Keel", "open_artifact_store", "open_metadata_store", "upgrade_metadata_store"]
 
@@ -149,6 +154,7 @@ class Keel:
         self.datasets = DatasetService(self.metadata.datasets, self.metadata.runs)
         self._registry: RegistryService | None = None
         self._approvals: ApprovalService | None = None
+        self._governance: GovernanceService | None = None
         self._closed = False
         atexit.register(_close_quietly, weakref.ref(self))
 
@@ -216,6 +222,47 @@ class Keel:
             self._build_registry()
         assert self._approvals is not None
         return self._approvals
+
+    def lineage(
+        self,
+        obj: DatasetVersion | Run | ModelVersion | str,
+        *,
+        direction: Direction = "both",
+        max_depth: int = 10,
+    ) -> LineageGraph:
+        """The lineage graph around ``obj`` (a dataset version or ref, a run or run id, a model
+        version or ``models:/`` URI): dataset versions -> runs -> model versions -> aliases,
+        upstream, downstream or both; export with ``to_dict()`` or ``to_openlineage_events()``."""
+        from keel.registry.lineage import LineageService
+
+        service = LineageService(self.registry, self.runs, self.datasets)
+        return service.lineage(obj, direction=direction, max_depth=max_depth)
+
+    @property
+    def governance(self) -> GovernanceService:
+        """Model cards, datasheets and decision logs (built on first use)."""
+        if self._governance is None:
+            from keel.governance import GovernanceService
+
+            self._governance = GovernanceService(
+                self.registry, self.approvals, self.runs, self.datasets
+            )
+        return self._governance
+
+    def webhooks(self) -> WebhookDispatcher:
+        """A dispatcher for the registry's events, from the ``webhook_*`` settings."""
+        from keel.registry.webhooks import WebhookDispatcher, load_targets
+
+        s = self.settings
+        if not s.webhook_targets or not s.webhook_allowlist:
+            raise InvalidArgument(
+                "webhooks need KEEL_WEBHOOK_TARGETS (a targets file) and KEEL_WEBHOOK_ALLOWLIST"
+            )
+        allowlist = [p.strip() for p in s.webhook_allowlist.split(",") if p.strip()]
+        return WebhookDispatcher(
+            self.audit, load_targets(Path(s.webhook_targets)), allowlist=allowlist,
+            max_attempts=s.webhook_max_attempts, timeout=s.webhook_timeout,
+        )
 
     @property
     def audit(self) -> AuditStore:

@@ -61,6 +61,16 @@ SETTINGS: tuple[Setting, ...] = (
             "entry point and command line on every run.", group="tracking"),
     Setting("user", str, None, "Name recorded as the author of runs. Default: the login "
             "name."),
+    Setting("webhook_allowlist", str, None, "Comma-separated URL prefixes webhook targets must "
+            "start with (https, or http on loopback). Targets outside it are refused.",
+            group="webhooks"),
+    Setting("webhook_targets", str, None, "Path to a YAML or JSON file listing webhook targets: "
+            "[{url, secret, event_types}]. Secrets stay in the file, not in the environment.",
+            group="webhooks"),
+    Setting("webhook_max_attempts", int, 5, "Delivery attempts per event and target (network "
+            "errors, 5xx and 429 are retried with exponential backoff).", group="webhooks"),
+    Setting("webhook_timeout", float, 5.0, "Seconds one webhook request may take.",
+            group="webhooks"),
     Setting("require_services", bool, False, "Tests: fail instead of skipping when PostgreSQL "
             "or Redis is unreachable (CI sets it).", group="testing"),
     Setting("test_postgres_url", str, None, "Tests: PostgreSQL server used by the postgres "
@@ -111,6 +121,10 @@ class Settings:
     capture_packages: bool = True
     capture_system: bool = True
     user: str | None = None
+    webhook_allowlist: str | None = None
+    webhook_targets: str | None = None
+    webhook_max_attempts: int = 5
+    webhook_timeout: float = 5.0
     require_services: bool = False
     test_postgres_url: str | None = None
     test_redis_url: str | None = None

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from keel.cli import artifacts, audit, datasets, db, experiments, models, runs
+from keel.cli import (
+    artifacts,
+    audit,
+    datasets,
+    db,
+    experiments,
+    governance,
+    models,
+    runs,
+    webhooks,
+)
 from keel.cli._common import CliState
 
 app = typer.Typer(
@@ -20,8 +30,10 @@ app.add_typer(experiments.app, name="experiments")
 app.add_typer(runs.app, name="runs")
 app.add_typer(artifacts.app, name="artifacts")
 app.add_typer(datasets.app, name="datasets")
+models.app.add_typer(governance.app)  # card, datasheet, decision join `keel models`
 app.add_typer(models.app, name="models")
 app.add_typer(audit.app, name="audit")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(db.app, name="db")
 
 

@@ -1,4 +1,4 @@
-"""keel models list|show|register|alias|request-approval|approve|reject."""
+"""keel models list|show|register|alias|request-approval|approve|reject|lineage."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from keel.cli._common import (
     render_table,
     state,
 )
+from keel.cli.lineage import lineage_command
 
 app = typer.Typer(help="The model registry: versions, aliases, approvals.", no_args_is_help=True)
+app.command("lineage")(lineage_command)
 
 Actor = Annotated[str | None, typer.Option(help="Who does this (default: KEEL_USER or login).")]
 Reason = Annotated[str | None, typer.Option(help="Why; kept in the audit log.")]

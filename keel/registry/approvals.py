@@ -264,6 +264,7 @@ class ApprovalService:
         return self._store.approvals.decide_approval(
             name, version, target, decision, ctx,
             required_approvals=max(rules.required_approvals, 1),
+            allowed_approvers=rules.approvers or None,
         )
 
     def _check_approver(self, name: str, target: str, actor: str) -> None:

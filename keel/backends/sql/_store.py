@@ -6,6 +6,7 @@ from keel.backends.sql._datasets import SqlDatasetStore
 from keel.backends.sql._engine import Database, describe_url
 from keel.backends.sql._experiments import SqlExperimentStore
 from keel.backends.sql._migrate import current_revision, ensure_schema
+from keel.backends.sql._registry_store import SqlRegistryStore
 from keel.backends.sql._runs import SqlRunStore
 
 
@@ -17,6 +18,7 @@ class SqlMetadataStore:
         self._experiments = SqlExperimentStore(db)
         self._runs = SqlRunStore(db)
         self._datasets = SqlDatasetStore(db)
+        self._registry = SqlRegistryStore(db)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -29,6 +31,11 @@ class SqlMetadataStore:
     @property
     def datasets(self) -> SqlDatasetStore:
         return self._datasets
+
+    @property
+    def registry(self) -> SqlRegistryStore:
+        """The model registry's ports (keel.registry.store.RegistryStore)."""
+        return self._registry
 
     @property
     def url(self) -> str:
