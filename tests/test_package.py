@@ -30,8 +30,9 @@ def test_the_public_api_is_pinned() -> None:
     assert sorted(keel.__all__) == sorted([
         "ActiveRun", "Keel", "KeelError", "RunStatus", "active_run", "client", "compare_runs",
         "connect", "create_experiment", "datasets", "disconnect", "download_artifacts",
-        "end_run", "flush", "get_experiment", "get_run", "lineage", "list_artifacts", "list_experiments",
-        "load_model", "log_artifact", "log_artifacts", "log_dataset", "log_dict", "log_figure",
+        "end_run", "flush", "get_experiment", "get_run", "lineage", "list_artifacts",
+        "list_experiments", "load_model", "log_artifact", "log_artifacts", "log_dataset",
+        "log_dict", "log_figure",
         "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
         "register_model", "search_runs", "set_note", "set_tag", "set_tags", "start_run",
     ])

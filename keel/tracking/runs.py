@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from functools import partial
+from itertools import repeat
+from operator import index, itemgetter
 from typing import Any
 
 from keel.core import Page, decode_page_token, encode_value, new_id, now_ms
@@ -233,27 +236,28 @@ class RunService:
         if run_id not in self._live_runs:
             self._ensure_writable(run_id)
         ts = now_ms() if timestamp is None else _check_timestamp(timestamp)
-        values = [
-            (validate_key(k, "metric key"), to_metric_value(k, v)) for k, v in metrics.items()
-        ]
-        steps = self._steps(run_id, [k for k, _ in values], step)
+        keys = list(metrics)
+        for key in keys:
+            validate_key(key, "metric key")
+        values = list(metrics.values())
+        if set(map(type, values)) != {float}:
+            values = [to_metric_value(k, v) for k, v in zip(keys, values, strict=True)]
+        steps = self._steps(run_id, keys, step)
+        # The records are built by zip and map, without a Python call per point.
         self._buffer.add_many(
-            [
-                MetricRecord(run_id, key, value, s, ts)
-                for (key, value), s in zip(values, steps, strict=True)
-            ]
+            list(map(_new_record, zip(repeat(run_id), keys, values, steps, repeat(ts))))
         )
         if synchronous:
             self._buffer.flush()
 
     def log_batch(self, records: Sequence[MetricRecord], *, synchronous: bool = False) -> None:
-        """Already-built points for any runs (used by importers and the HTTP API)."""
-        for record in records:
-            validate_key(record.key, "metric key")
-            to_metric_value(record.key, record.value)
-            if record.run_id not in self._live_runs:
-                self._ensure_writable(record.run_id)
-        self._buffer.add_many(list(records))
+        """Already-built points for any runs (used by importers and the HTTP API). Values are
+        stored as floats; steps and timestamps must be 64-bit ints."""
+        batch = checked_records(records)
+        for run_id in set(map(itemgetter(0), batch)):
+            if run_id not in self._live_runs:
+                self._ensure_writable(run_id)
+        self._buffer.add_many(batch)
         if synchronous:
             self._buffer.flush()
 
@@ -345,6 +349,52 @@ class RunService:
                     if step >= current:
                         counters[key] = step + 1
         return out
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_new_record = partial(tuple.__new__, MetricRecord)
+"""``MetricRecord`` from a 5-tuple, without the Python-level ``__new__`` of a NamedTuple."""
+
+
+def checked_records(records: Sequence[MetricRecord]) -> list[MetricRecord]:
+    """``records`` validated, as a new list: keys valid, values converted to float (numbers
+    only), steps and timestamps 64-bit ints. A batch of plain floats and ints, the usual case, is
+    checked column by column in C (each distinct key once) and passed on as it is."""
+    batch = list(records)
+    if not batch:
+        return batch
+    for key in set(map(itemgetter(1), batch)):
+        validate_key(key, "metric key")
+    steps = list(map(itemgetter(3), batch))
+    stamps = list(map(itemgetter(4), batch))
+    if (
+        set(map(type, map(itemgetter(2), batch))) == {float}
+        and set(map(type, steps)) == {int}
+        and set(map(type, stamps)) == {int}
+        and min(steps) >= _INT64_MIN and max(steps) <= _INT64_MAX
+        and min(stamps) >= _INT64_MIN and max(stamps) <= _INT64_MAX
+    ):
+        return batch
+    return [
+        MetricRecord(
+            run_id,
+            key,
+            to_metric_value(key, value),
+            _check_int64(step, "metric step"),
+            _check_int64(timestamp, "metric timestamp"),
+        )
+        for run_id, key, value, step, timestamp in batch
+    ]
+
+
+def _check_int64(value: Any, what: str) -> int:
+    try:
+        number = index(value)  # ints and numpy integers, not floats
+    except TypeError:
+        number = None
+    if isinstance(value, bool) or number is None or not _INT64_MIN <= number <= _INT64_MAX:
+        raise InvalidArgument(f"{what} must be a 64-bit int, got {value!r:.80}")
+    return number
 
 
 def _check_timestamp(timestamp: Any) -> int:

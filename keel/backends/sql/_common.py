@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from keel.backends.sql._schema import latest_metrics, params, runs, tags
 from keel.errors import InvalidArgument, RunNotFound
@@ -92,45 +93,115 @@ def require_runs(conn: Connection, run_ids: Iterable[str]) -> None:
         )
 
 
-def load_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[Run]:
-    """Runs for ``rows`` of the runs table, with params, tags and latest metrics loaded in bulk
-    (one query per kind and chunk of ids, never one per run)."""
-    ids = [row.id for row in rows]
+_RUN_FIELDS = (
+    "run_id", "experiment_id", "name", "status", "start_time", "end_time", "lifecycle_stage",
+    "artifact_location", "parent_run_id", "user", "error", "note", "params", "metrics", "tags",
+)
+
+
+def _run_factory() -> Callable[..., Run]:
+    """``Run(**fields)`` for a search page of runs. A frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__``, three times the cost of filling the instance dict at
+    once, which is what this does, as long as ``Run`` is still the plain frozen dataclass of
+    exactly these fields (no ``__post_init__``, no slots); otherwise it is ``Run`` itself."""
+    plain = (
+        tuple(f.name for f in dataclasses.fields(Run)) == _RUN_FIELDS
+        and not hasattr(Run, "__post_init__")
+        and "__slots__" not in vars(Run)
+    )
+    if not plain:
+        return Run
+    new = object.__new__
+
+    def make(**fields: Any) -> Run:
+        run: Run = new(Run)
+        run.__dict__.update(fields)
+        return run
+
+    return make
+
+
+_make_run = _run_factory()
+_STATUSES = {status.value: status for status in RunStatus}
+_STAGES = {stage.value: stage for stage in LifecycleStage}
+
+
+def _sql(conn: Connection, table: sa.Table, columns: Sequence[str]) -> str:
+    """``SELECT columns FROM table WHERE run_id IN (`` with the dialect's quoting."""
+    quote = conn.dialect.identifier_preparer.quote
+    return (
+        f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(table.name)} "
+        f"WHERE {quote('run_id')} IN ("
+    )
+
+
+def fetch_for_runs(
+    conn: Connection, table: sa.Table, columns: Sequence[str], run_ids: Sequence[str]
+) -> list[Any]:
+    """``columns`` of ``table``'s rows for ``run_ids``, as plain tuples straight from the driver
+    (one statement per chunk of ids). Loading a search page is mostly this, and SQLAlchemy's
+    statement compilation and result rows would cost more than the database work."""
+    head = _sql(conn, table, columns)
+    marker = "%s" if conn.dialect.name == "postgresql" else "?"
+    found: list[Any] = []
+    cursor = conn.connection.cursor()
+    try:
+        for chunk in chunked(run_ids):
+            cursor.execute(head + ", ".join([marker] * len(chunk)) + ")", tuple(chunk))
+            found.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return found
+
+
+_PARAM_COLUMNS = ("run_id", "key", "text", "type")
+_TAG_COLUMNS = ("run_id", "key", "value")
+_METRIC_COLUMNS = ("run_id", "key", "value", "is_nan", "step", "timestamp")
+
+
+def load_runs(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[Run]:
+    """Runs for ``rows`` of the runs table (all its columns, in table order), with params, tags
+    and latest metrics loaded in bulk (one query per kind and chunk of ids, never one per run)."""
+    ids = [row[0] for row in rows]
     run_params: dict[str, dict[str, Param]] = {run_id: {} for run_id in ids}
     run_tags: dict[str, dict[str, str]] = {run_id: {} for run_id in ids}
     run_metrics: dict[str, dict[str, Metric]] = {run_id: {} for run_id in ids}
-    for chunk in chunked(ids):
-        query = sa.select(params.c.run_id, params.c.key, params.c.text, params.c.type)
-        for p in conn.execute(query.where(params.c.run_id.in_(chunk))):
-            run_params[p.run_id][p.key] = Param(p.key, p.text, p.type)
-        query = sa.select(tags.c.run_id, tags.c.key, tags.c.value)
-        for t in conn.execute(query.where(tags.c.run_id.in_(chunk))):
-            run_tags[t.run_id][t.key] = t.value
-        lm = latest_metrics.c
-        query = sa.select(lm.run_id, lm.key, lm.value, lm.is_nan, lm.step, lm.timestamp)
-        for m in conn.execute(query.where(lm.run_id.in_(chunk))):
-            run_metrics[m.run_id][m.key] = Metric(
-                m.key, decode_float(m.value, m.is_nan), m.step, m.timestamp
-            )
-    return [
-        Run(
-            run_id=row.id,
-            experiment_id=row.experiment_id,
-            name=row.name,
-            status=RunStatus(row.status),
-            start_time=row.start_time,
-            end_time=row.end_time,
-            lifecycle_stage=LifecycleStage(row.lifecycle_stage),
-            artifact_location=row.artifact_location,
-            parent_run_id=row.parent_run_id,
-            user=row.user,
-            error=row.error,
-            note=row.note,
-            params=run_params[row.id],
-            metrics=run_metrics[row.id],
-            tags=run_tags[row.id],
+    # Params repeat across the runs of a sweep and are immutable: share equal ones.
+    shared: dict[tuple[str, str, str], Param] = {}
+    for run_id, key, text, kind in fetch_for_runs(conn, params, _PARAM_COLUMNS, ids):
+        param = shared.get((key, text, kind))
+        if param is None:
+            param = shared[key, text, kind] = Param(key, text, kind)
+        run_params[run_id][key] = param
+    for run_id, key, value in fetch_for_runs(conn, tags, _TAG_COLUMNS, ids):
+        run_tags[run_id][key] = value
+    nan = math.nan
+    for run_id, key, value, is_nan, step, stamp in fetch_for_runs(
+        conn, latest_metrics, _METRIC_COLUMNS, ids
+    ):
+        run_metrics[run_id][key] = Metric(
+            key, nan if is_nan or value is None else float(value), step, stamp
         )
-        for row in rows
+    return [
+        _make_run(
+            run_id=run_id,
+            experiment_id=experiment_id,
+            name=name,
+            status=_STATUSES[status],
+            start_time=start_time,
+            end_time=end_time,
+            lifecycle_stage=_STAGES[stage],
+            artifact_location=artifact_location,
+            parent_run_id=parent_run_id,
+            user=user,
+            error=error,
+            note=note,
+            params=run_params[run_id],
+            metrics=run_metrics[run_id],
+            tags=run_tags[run_id],
+        )
+        for (run_id, experiment_id, name, status, start_time, end_time, stage, artifact_location,
+             parent_run_id, user, error, note) in rows
     ]
 
 

@@ -7,9 +7,21 @@ the stores build their queries from them. Design notes:
 - A metric value is stored as ``value`` plus an ``is_nan`` flag: SQLite turns NaN into NULL, so
   NaN is written as ``value NULL, is_nan true`` on every dialect, which also makes NaN fail every
   SQL comparison, as the search semantics require. +-inf are stored as they are.
-- ``metrics`` is the append-only history; ``seq`` (an auto-increment key) records insertion order.
+- Metric history is stored in blocks, as time-series stores do: ``metric_blocks`` has one row per
+  (run, key) and logged batch, holding that batch's points of the series as three packed
+  little-endian arrays (int64 steps, float64 values, int64 timestamps; ``size`` points each).
+  A batch of 100,000 points over 10 keys is 10 rows, not 100,000, so writing it costs about a
+  tenth of a row-per-point table with its index, and NaN, +-inf and every other double are kept
+  bit for bit. ``seq`` (an auto-increment key) orders the blocks; within a block the points keep
+  the order they were logged in. No query filters on single points (the search semantics
+  compare latest values only), so nothing is lost by not indexing them. On PostgreSQL the three
+  arrays use ``STORAGE EXTERNAL`` (set by the migration): TOAST compression of packed doubles
+  costs more than it saves.
   ``latest_metrics`` holds each run's current value per key, kept up to date on every batch so a
-  search never scans the history.
+  search never reads the history.
+- ``params``, ``tags`` and ``latest_metrics`` are read by (run_id, key), so on SQLite they are
+  ``WITHOUT ROWID`` tables clustered on that key: a probe is one B-tree descent instead of an
+  index descent plus a table lookup, and a search probes them for every run it filters.
 - ``params.num`` is the numeric value of int/float params (NULL for NaN and for other types), so
   numeric filters need no CAST (SQLite's CAST reads 'inf' and 'nan' as 0.0).
 - Dataset ``columns`` and ``profile`` are JSON text: profiles may hold NaN, which PostgreSQL's
@@ -85,6 +97,7 @@ params = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("num", sa.Double, nullable=True),
+    sqlite_with_rowid=False,
 )
 
 tags = sa.Table(
@@ -94,21 +107,22 @@ tags = sa.Table(
               primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+    sqlite_with_rowid=False,
 )
 
-metrics = sa.Table(
-    "metrics",
+metric_blocks = sa.Table(
+    "metric_blocks",
     metadata,
     sa.Column("seq", _seq, primary_key=True, autoincrement=True),
     # No foreign key: log_metrics checks the run ids in the same transaction and runs are never
-    # hard-deleted, while a per-row FK check would double the cost of a 100k-point COPY.
+    # hard-deleted.
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
-    sa.Column("value", sa.Double, nullable=True),
-    sa.Column("is_nan", sa.Boolean(create_constraint=False), nullable=False),
-    sa.Column("step", sa.BigInteger, nullable=False),
-    sa.Column("timestamp", _ms, nullable=False),
-    sa.Index("ix_metrics_run_key_step", "run_id", "key", "step", "timestamp"),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("steps", sa.LargeBinary, nullable=False),
+    sa.Column("values", sa.LargeBinary, nullable=False),
+    sa.Column("timestamps", sa.LargeBinary, nullable=False),
+    sa.Index("ix_metric_blocks_run_key", "run_id", "key"),
 )
 
 latest_metrics = sa.Table(
@@ -122,6 +136,7 @@ latest_metrics = sa.Table(
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("timestamp", _ms, nullable=False),
     sa.Index("ix_latest_metrics_key_value", "key", "value"),
+    sqlite_with_rowid=False,
 )
 
 dataset_versions = sa.Table(

@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("num", sa.Double, nullable=True),
+        sqlite_with_rowid=False,
     )
 
     op.create_table(
@@ -96,21 +97,25 @@ def upgrade() -> None:
         _run_fk(primary_key=True),
         sa.Column("key", sa.String(250), primary_key=True),
         sa.Column("value", sa.Text, nullable=False),
+        sqlite_with_rowid=False,
     )
 
     op.create_table(
-        "metrics",
+        "metric_blocks",
         sa.Column("seq", _seq, primary_key=True, autoincrement=True),
         sa.Column("run_id", sa.String(64), nullable=False),  # checked by log_metrics
         sa.Column("key", sa.String(250), nullable=False),
-        sa.Column("value", sa.Double, nullable=True),
-        sa.Column("is_nan", _bool, nullable=False),
-        sa.Column("step", sa.BigInteger, nullable=False),
-        sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("steps", sa.LargeBinary, nullable=False),
+        sa.Column("values", sa.LargeBinary, nullable=False),
+        sa.Column("timestamps", sa.LargeBinary, nullable=False),
     )
-    op.create_index(
-        "ix_metrics_run_key_step", "metrics", ["run_id", "key", "step", "timestamp"]
-    )
+    op.create_index("ix_metric_blocks_run_key", "metric_blocks", ["run_id", "key"])
+    if op.get_bind().dialect.name == "postgresql":
+        # Packed doubles hardly compress: storing them out of line but uncompressed (instead of
+        # the default EXTENDED) halves the cost of writing a batch.
+        for column in ("steps", "values", "timestamps"):
+            op.execute(f'ALTER TABLE metric_blocks ALTER COLUMN "{column}" SET STORAGE EXTERNAL')
 
     op.create_table(
         "latest_metrics",
@@ -120,6 +125,7 @@ def upgrade() -> None:
         sa.Column("is_nan", _bool, nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
         sa.Column("timestamp", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
 
@@ -170,7 +176,7 @@ def downgrade() -> None:
         "run_inputs",
         "dataset_versions",
         "latest_metrics",
-        "metrics",
+        "metric_blocks",
         "tags",
         "params",
         "runs",
