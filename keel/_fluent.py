@@ -234,8 +234,6 @@ def register_model(source: str, name: str, *, description: str | None = None,
                    tags: Mapping[str, str] | None = None) -> ModelVersion:
     """A new version of registered model ``name`` from a logged model (``runs:/…``), linked to
     its run, digest, signature, dataset versions, code commit and metrics."""
-    if isinstance(source, ActiveRun):
-        raise InvalidArgument("register_model takes a model URI such as info.uri")
     return client().registry.register_model(source, name, description=description, tags=tags)
 
 

@@ -8,8 +8,6 @@ value, not an object.
 
 from __future__ import annotations
 
-import math
-
 from keel.errors import InvalidArgument
 
 MAX_PARAM_BYTES = 64 * 1024
@@ -63,6 +61,3 @@ def decode_value(text: str, kind: str) -> object:
         return None
     raise InvalidArgument(f"unknown param type {kind!r}; known: {', '.join(_TYPES)}")
 
-
-def is_finite_number(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

@@ -134,24 +134,11 @@ class GovernanceService:
                 f"unknown card field(s) {', '.join(unknown)}; known: {', '.join(HUMAN_FIELDS)}",
                 details={"unknown": unknown},
             )
-        current = self._stored_fields(name, version)
+        current = self._registry.stored_card_fields(name, version)
         merged = {f.name: getattr(current, f.name) for f in fields(current)}
         merged.update({k: (v if _written(v) else None) for k, v in updates.items()})
         return self._registry.set_card_fields(name, CardFields(**merged), version=version,
                                               actor=actor)
-
-    def _stored_fields(self, name: str, version: int | None) -> CardFields:
-        model_fields = self._registry.card_fields(name)
-        if version is None:
-            return model_fields
-        # The registry service gives the overlaid card; a version's own overrides are the
-        # fields that differ from the model's (an override equal to the model's is the same).
-        effective = self._registry.card_fields(name, version)
-        return CardFields(**{
-            f: (None if getattr(effective, f) == getattr(model_fields, f)
-                else getattr(effective, f))
-            for f in HUMAN_FIELDS
-        })
 
     def _all_versions(self, name: str) -> Iterator[ModelVersion]:
         token: str | None = None

@@ -105,12 +105,10 @@ class ApprovalService:
         ]
         approval = self._store.approvals.get_approval(name, version, target)
         if approval.state is not ApprovalState.APPROVED:
-            rules = self.rules(name, target)
-            needed = max(rules.required_approvals, 1 if not rules.gate_ids else 0)
-            have = len(approval.approved_by)
+            needed = self.rules(name, target).required_approvals
             unmet.append(
                 f"approval:{target}: state is {approval.state.value}"
-                + (f", {have} of {needed} approvals" if needed else "")
+                + (f", {len(approval.approved_by)} of {needed} approvals" if needed else "")
             )
         return unmet
 

@@ -271,6 +271,11 @@ class RegistryService:
             return model_fields
         return model_fields.overlay(self._store.models.get_card_fields(name, version))
 
+    def stored_card_fields(self, name: str, version: int | None = None) -> CardFields:
+        """The fields exactly as stored for the model, or a version's own overrides (not
+        overlaid): what an edit of one field must keep of the others."""
+        return self._store.models.get_card_fields(name, version)
+
     def log_decision(
         self,
         name: str,

@@ -10,8 +10,6 @@ from keel.errors import DatasetNotFound, InvalidArgument
 from keel.tracking.models import DatasetVersion, RunInput
 from keel.tracking.store import DatasetStore, RunStore
 
-CONTEXTS = ("train", "validation", "test", "eval", "inference", "reference")
-
 
 class DatasetService:
     def __init__(self, store: DatasetStore, runs: RunStore) -> None:

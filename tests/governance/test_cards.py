@@ -127,6 +127,22 @@ def test_a_version_overrides_a_model_level_field(keel_client: Keel) -> None:
     assert v1.human_sources == {"intended_use": "model", "limitations": "model"}
 
 
+def test_a_version_override_equal_to_the_model_value_survives_other_edits(
+    keel_client: Keel,
+) -> None:
+    register_version(keel_client, auc=0.9)
+    governance = service(keel_client)
+    governance.update_card_fields("churn", {"limitations": "Small sample."})
+    # The version pins the same text on purpose, so a later model-level edit can't change it.
+    governance.update_card_fields("churn", {"limitations": "Small sample."}, version=1)
+    governance.update_card_fields("churn", {"intended_use": "Scoring."}, version=1)
+    governance.update_card_fields("churn", {"limitations": "Rewritten for the model."})
+
+    card = governance.model_card("churn", 1)
+    assert card.human.limitations == "Small sample."
+    assert card.human_sources["limitations"] == "version"
+
+
 def test_unknown_card_fields_are_refused(keel_client: Keel) -> None:
     register_version(keel_client, auc=0.9)
     with pytest.raises(InvalidArgument, match="unknown card field"):
