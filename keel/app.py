@@ -22,15 +22,16 @@ from keel.artifacts import ArtifactStore
 from keel.config import Settings, load_settings
 from keel.errors import InvalidArgument
 from keel.tracking._metric_buffer import MetricBuffer
-from keel.tracking.compare import Goal, RunComparison, build_comparison
+from keel.tracking.compare import Goal, RunComparison, compare_runs
 from keel.tracking.datasets import DatasetService
 from keel.tracking.experiments import ExperimentService
-from keel.tracking.models import Experiment, Metric, Run
+from keel.tracking.models import Experiment, Run
 from keel.tracking.run_artifacts import RunArtifactService
 from keel.tracking.runs import RunService
 from keel.tracking.store import MetadataStore
 
 if TYPE_CHECKING:
+    from keel.auth import AuthService
     from keel.governance import GovernanceService
     from keel.models.predictor import Predictor
     from keel.models.run_models import ModelInfo
@@ -124,12 +125,13 @@ class Keel:
         artifact_store: ArtifactStore | None = None,
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
-        if self.settings.tracking_url and metadata is None:
-            raise InvalidArgument(
-                f"KEEL_TRACKING_URL={self.settings.tracking_url!r}: the HTTP transport arrives "
-                "with `keel server`; this version talks to metadata stores directly "
-                "(set KEEL_DATABASE_URL instead)"
-            )
+        self.user = self._user()
+        self.remote = bool(self.settings.tracking_url) and metadata is None
+        if self.remote:
+            from keel.remote import open_remote
+
+            metadata, remote_artifacts = open_remote(self.settings, self.user)
+            artifact_store = artifact_store or remote_artifacts
         self.metadata = metadata or open_metadata_store(
             self.settings.resolved_database_url(), self.settings
         )
@@ -146,7 +148,6 @@ class Keel:
             flush_size=self.settings.metric_flush_size,
         )
         self.experiments = ExperimentService(self.metadata.experiments)
-        self.user = self._user()
         self.runs = RunService(
             self.metadata.runs, self.experiments, self._buffer, default_user=self.user
         )
@@ -233,6 +234,10 @@ class Keel:
         """The lineage graph around ``obj`` (a dataset version or ref, a run or run id, a model
         version or ``models:/`` URI): dataset versions -> runs -> model versions -> aliases,
         upstream, downstream or both; export with ``to_dict()`` or ``to_openlineage_events()``."""
+        if self.remote:
+            from keel.remote.audit import remote_lineage
+
+            return remote_lineage(self.metadata, obj, direction=direction, max_depth=max_depth)
         from keel.registry.lineage import LineageService
 
         service = LineageService(self.registry, self.runs, self.datasets)
@@ -265,8 +270,22 @@ class Keel:
         )
 
     @property
+    def auth(self) -> AuthService:
+        """Accounts, API tokens and roles (keel.auth) over the metadata store's auth port."""
+        from keel.auth import AuthService
+
+        store = getattr(self.metadata, "auth", None)
+        if store is None:
+            raise InvalidArgument(f"the metadata store at {self.metadata.url!r} has no accounts")
+        return AuthService(store)
+
+    @property
     def audit(self) -> AuditStore:
-        """The registry's audit log and events (list, verify)."""
+        """The registry's audit log and events (list, verify; through a server, admins only)."""
+        if self.remote:
+            from keel.remote.audit import RemoteAuditStore
+
+            return RemoteAuditStore.of(self.metadata)
         return self._registry_store().audit
 
     def _registry_store(self) -> RegistryStore:
@@ -278,6 +297,11 @@ class Keel:
         return store
 
     def _build_registry(self) -> None:
+        if self.remote:  # the server runs the services, so that it enforces governance
+            from keel.remote.registry import remote_services
+
+            self._registry, self._approvals = remote_services(self)
+            return
         from keel.registry.approvals import ApprovalService
         from keel.registry.registry import RegistryService
 
@@ -286,7 +310,12 @@ class Keel:
             store, self.runs, self.artifacts, self.datasets,
             default_actor=self.user or "unknown",
         )
-        self._approvals = ApprovalService(store, self._registry)
+        role_of = None
+        if getattr(self.metadata, "auth", None) is not None:
+            from keel.auth._roles import model_role_lookup
+
+            role_of = model_role_lookup(self.auth)
+        self._approvals = ApprovalService(store, self._registry, role_of=role_of)
 
     def log_model(self, run_id: str, model: Any, name: str, **options: Any) -> ModelInfo:
         """Save ``model`` in the run's artifacts under ``name`` (see keel.models.save_model for
@@ -323,17 +352,7 @@ class Keel:
     ) -> RunComparison:
         """Params and final/best metrics side by side, differences flagged, histories aligned
         by step. ``goals`` overrides the inferred direction ('min' for losses and errors)."""
-        if len(run_ids) < 1:
-            raise InvalidArgument("compare_runs needs at least one run")
-        self.runs.flush()
-        runs = [self.runs.get_run(r.run_id if isinstance(r, Run) else r) for r in run_ids]
-        histories: dict[str, dict[str, list[Metric]]] = {}
-        for run in runs:
-            for key in run.metrics:
-                histories.setdefault(key, {})[run.run_id] = self.runs.get_metric_history(
-                    run.run_id, key
-                )
-        return build_comparison(runs, histories, goals)
+        return compare_runs(self.runs, run_ids, goals)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,26 @@ SETTINGS: tuple[Setting, ...] = (
             "postgresql+psycopg://user@host/db. Default: sqlite in <home>/keel.db."),
     Setting("artifacts_url", str, None, "Artifact store URL: a local path, file:///path or "
             "s3://bucket/prefix. Default: <home>/artifacts."),
-    Setting("tracking_url", str, None, "URL of a keel server for the HTTP transport. The "
-            "transport arrives with `keel server`; until then setting it is an error, never a "
-            "silent fallback to the local store."),
+    Setting("tracking_url", str, None, "URL of a keel server (http://host:5000). When set, "
+            "the Python API talks to that server instead of opening stores itself."),
+    Setting("tracking_token", str, None, "API token sent to the keel server "
+            "(`Authorization: Bearer`).", group="server"),
+    Setting("tracking_username", str, None, "Account name for HTTP basic auth to the keel "
+            "server (with `KEEL_TRACKING_PASSWORD`; a token also works as the password).",
+            group="server"),
+    Setting("tracking_password", str, None, "Password (or token) for HTTP basic auth to the "
+            "keel server.", group="server"),
+    Setting("server_auth", bool, False, "`keel server`: require authentication (accounts and "
+            "tokens in the metadata store). Off is allowed only on a loopback address.",
+            group="server"),
+    Setting("server_max_body_mb", int, 64, "`keel server`: largest JSON request body, in MiB "
+            "(413 beyond).", group="server"),
+    Setting("server_max_artifact_mb", int, 51_200, "`keel server`: largest artifact upload, "
+            "in MiB (413 beyond).", group="server"),
+    Setting("server_cors_origins", str, None, "`keel server`: comma-separated origins allowed "
+            "to call the API from a browser. Unset: CORS off.", group="server"),
+    Setting("http_timeout", float, 60.0, "Seconds keel's HTTP client waits for the server.",
+            group="server"),
     Setting("s3_endpoint_url", str, None, "Endpoint of an S3-compatible service (MinIO, moto, "
             "Ceph) for s3:// artifact URLs.", group="artifacts"),
     Setting("metric_flush_interval", float, 1.0, "Seconds between background flushes of "
@@ -112,6 +129,14 @@ class Settings:
     database_url: str | None = None
     artifacts_url: str | None = None
     tracking_url: str | None = None
+    tracking_token: str | None = field(default=None, repr=False)
+    tracking_username: str | None = None
+    tracking_password: str | None = field(default=None, repr=False)
+    http_timeout: float = 60.0
+    server_auth: bool = False
+    server_max_body_mb: int = 64
+    server_max_artifact_mb: int = 51_200
+    server_cors_origins: str | None = None
     s3_endpoint_url: str | None = None
     metric_flush_interval: float = 1.0
     metric_flush_size: int = 10_000
@@ -162,3 +187,17 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         if raw is not None and raw != "":
             values[setting.name] = _parse(setting, raw)
     return Settings().replace(**values).replace(**overrides)
+
+
+def export_settings(settings: Settings, environ: MutableMapping[str, str] | None = None) -> None:
+    """Write ``settings`` into ``KEEL_*`` variables (``os.environ`` by default), so that worker
+    processes started later (``keel server --workers``) load the same settings."""
+    env = os.environ if environ is None else environ
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name)
+        if value is None:
+            env.pop(setting.env_var, None)
+        elif isinstance(value, bool):
+            env[setting.env_var] = "1" if value else "0"
+        else:
+            env[setting.env_var] = str(value)

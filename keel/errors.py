@@ -16,6 +16,7 @@ layer can turn any of them into a response and a client can rebuild the same cla
     │   ├── RegisteredModelNotFound (REGISTERED_MODEL_NOT_FOUND, 404)
     │   ├── ModelVersionNotFound (MODEL_VERSION_NOT_FOUND, 404)
     │   └── AliasNotFound (ALIAS_NOT_FOUND, 404)
+    ├── Unauthenticated (UNAUTHENTICATED, 401)         no, expired or wrong credentials
     ├── PermissionDenied (PERMISSION_DENIED, 403)      e.g. approving one's own request
     │   └── UntrustedModel (UNTRUSTED_MODEL, 403)      loading would run code not trusted yet
     ├── ModelIntegrityError (MODEL_INTEGRITY_ERROR, 500) a model file changed, missing or extra
@@ -24,6 +25,7 @@ layer can turn any of them into a response and a client can rebuild the same cla
     │   ├── ParamConflict (PARAM_CONFLICT, 409)          a param logged again with another value
     │   ├── RunNotActive (RUN_NOT_ACTIVE, 409)           writing to a deleted run
     │   └── NotApproved (NOT_APPROVED, 409)              a version not approved for a target
+    ├── RequestTooLarge (REQUEST_TOO_LARGE, 413)       a body over the server's limit
     ├── BackendUnavailable (BACKEND_UNAVAILABLE, 503)
     └── MissingDependency (MISSING_DEPENDENCY, 500)      names the extra to install
 
@@ -54,8 +56,10 @@ __all__ = [
     "ParamConflict",
     "PermissionDenied",
     "RegisteredModelNotFound",
+    "RequestTooLarge",
     "RunNotActive",
     "RunNotFound",
+    "Unauthenticated",
     "UntrustedModel",
     "error_from_code",
 ]
@@ -125,6 +129,13 @@ class AliasNotFound(NotFound):
     code = "ALIAS_NOT_FOUND"
 
 
+class Unauthenticated(KeelError):
+    """The request carries no credentials, or credentials that are wrong, expired or revoked."""
+
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
 class PermissionDenied(KeelError):
     """The actor may not do this (separation of duties: nobody approves their own request)."""
 
@@ -174,6 +185,11 @@ class NotApproved(Conflict):
     code = "NOT_APPROVED"
 
 
+class RequestTooLarge(KeelError):
+    code = "REQUEST_TOO_LARGE"
+    http_status = 413
+
+
 class BackendUnavailable(KeelError):
     code = "BACKEND_UNAVAILABLE"
     http_status = 503
@@ -203,6 +219,9 @@ def _all_subclasses(cls: type[KeelError]) -> list[type[KeelError]]:
 
 def error_from_code(code: str, message: str, details: dict[str, Any] | None = None) -> KeelError:
     """Rebuild the error class named by ``code`` (unknown codes become a plain KeelError)."""
-    table = {c.code: c for c in _all_subclasses(KeelError) if c is not MissingDependency}
+    # Only the classes defined here: other modules' subclasses (the HTTP layer's own) are not
+    # part of the wire contract.
+    table = {c.code: c for c in _all_subclasses(KeelError)
+             if c is not MissingDependency and c.__module__ == __name__}
     cls = table.get(code, KeelError)
     return cls(message, details=details)

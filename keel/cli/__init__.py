@@ -15,6 +15,9 @@ from keel.cli import (
     governance,
     models,
     runs,
+    server,
+    tokens,
+    users,
     webhooks,
 )
 from keel.cli._common import CliState
@@ -34,7 +37,10 @@ models.app.add_typer(governance.app)  # card, datasheet, decision join `keel mod
 app.add_typer(models.app, name="models")
 app.add_typer(audit.app, name="audit")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(users.app, name="users")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(db.app, name="db")
+app.command("server")(server.serve)
 
 
 @app.callback()

@@ -83,6 +83,12 @@ class MetricGate:
         return f"metric:{self.metric}{self.op}@{self.relative_to_alias}{margin}"
 
 
+ROLE_PREFIX = "role:"
+ROLES = ("reader", "editor", "manager")
+"""An approver entry ``role:<role>`` admits anyone who holds that role (or a higher one) on the
+registered model, e.g. ``role:manager``; other entries name people."""
+
+
 @dataclass(frozen=True)
 class TargetRules:
     """What approval for one target takes: every metric gate passes, every required field is
@@ -119,6 +125,12 @@ class TargetRules:
             )
         for approver in self.approvers:
             validate_name(approver, "approver")
+            if approver.startswith(ROLE_PREFIX) and approver[len(ROLE_PREFIX):] not in ROLES:
+                raise InvalidArgument(
+                    f"unknown approver role {approver!r}: use one of "
+                    + ", ".join(ROLE_PREFIX + r for r in ROLES),
+                    details={"approver": approver},
+                )
 
     @property
     def gate_ids(self) -> tuple[str, ...]:

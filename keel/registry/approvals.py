@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from keel.errors import AliasNotFound, NotApproved, PermissionDenied
+from keel.registry._policy import ROLE_PREFIX, ROLES
 from keel.registry.models import (
     Approval,
     ApprovalState,
@@ -49,10 +50,18 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+RoleOf = Callable[[str, str], str | None]
+"""(actor, registered model name) -> the actor's role on that model ('reader', 'editor',
+'manager'), or None. keel's composition root supplies it from the accounts and grants."""
+
+
 class ApprovalService:
-    def __init__(self, store: RegistryStore, registry: RegistryService) -> None:
+    def __init__(
+        self, store: RegistryStore, registry: RegistryService, *, role_of: RoleOf | None = None
+    ) -> None:
         self._store = store
         self._registry = registry
+        self._role_of = role_of
         registry.bind_approvals(self)
 
     # -- policies -------------------------------------------------------------------------
@@ -262,17 +271,39 @@ class ApprovalService:
         return self._store.approvals.decide_approval(
             name, version, target, decision, ctx,
             required_approvals=max(rules.required_approvals, 1),
-            allowed_approvers=rules.approvers or None,
+            allowed_approvers=self._effective_approvers(rules.approvers, name, ctx.actor),
         )
 
     def _check_approver(self, name: str, target: str, actor: str) -> None:
         approvers: Sequence[str] = self.rules(name, target).approvers
-        if approvers and actor not in approvers:
+        if approvers and actor not in approvers and not self._holds_role(actor, name, approvers):
             raise PermissionDenied(
                 f"{actor} may not decide approvals of {name} for {target}; approvers: "
                 + ", ".join(approvers),
                 details={"name": name, "target": target, "actor": actor},
             )
+
+
+    def _effective_approvers(self, approvers: Sequence[str], name: str,
+                             actor: str) -> list[str] | None:
+        """The people the store should accept: the named approvers, plus the actor when a
+        ``role:`` entry admits them (the store knows names, not roles)."""
+        if not approvers:
+            return None
+        named = [a for a in approvers if not a.startswith(ROLE_PREFIX)]
+        if actor not in named and self._holds_role(actor, name, approvers):
+            named.append(actor)
+        return named
+
+    def _holds_role(self, actor: str, name: str, approvers: Sequence[str]) -> bool:
+        """True when an approver entry ``role:<r>`` admits the actor's role on the model."""
+        wanted = [a[len(ROLE_PREFIX):] for a in approvers if a.startswith(ROLE_PREFIX)]
+        if not wanted or self._role_of is None:
+            return False
+        held = self._role_of(actor, name)
+        if held is None:
+            return False
+        return any(ROLES.index(held) >= ROLES.index(role) for role in wanted)
 
 
 def _json_number(value: float | None) -> float | str | None:

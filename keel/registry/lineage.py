@@ -115,6 +115,18 @@ class LineageGraph:
             ],
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LineageGraph:
+        """The graph :meth:`to_dict` gave (as keel's HTTP client receives it)."""
+        try:
+            nodes = {str(n["id"]): LineageNode(str(n["id"]), str(n["kind"]), dict(n["attrs"]))
+                     for n in data["nodes"]}
+            edges = tuple(LineageEdge(str(e["source"]), str(e["target"]), str(e["kind"]),
+                                      dict(e["attrs"])) for e in data["edges"])
+            return cls(root=str(data["root"]), nodes=nodes, edges=edges)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidArgument(f"malformed lineage graph: {error!r}") from None
+
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
 

@@ -126,23 +126,36 @@ class RegistryService:
         tags: Mapping[str, str] | None = None,
         actor: str | None = None,
         reason: str | None = None,
+        verified_source: bool = False,
+        run_id: str | None = None,
     ) -> ModelVersion:
         """A new version of ``name`` (created on first use) from the model logged at
         ``source`` (``runs:/<run_id>/<path>``), with its digest, flavor, signature, the run's
-        metrics, code commit and dataset versions."""
-        parsed = parse_model_uri(source)
-        if not isinstance(parsed, RunModelURI):
-            raise InvalidArgument(
-                f"register_model takes a logged model (runs:/<run_id>/<path>), got {source!r}",
-                details={"source": source},
-            )
-        run = self._runs.get_run(parsed.run_id)
-        with tempfile.TemporaryDirectory(prefix="keel-register-") as tmp:
-            self._artifacts.download_artifacts(
-                run.run_id, f"{parsed.path}/MODEL.yaml", Path(tmp)
-            )
-            spec = read_spec(Path(tmp))
-        inputs = self._datasets.list_run_inputs(run.run_id)
+        metrics, code commit and dataset versions.
+
+        With ``verified_source``, ``source`` is a model in another format (an MLflow model) at
+        a location the caller has already checked lies in keel's own artifact store (keel
+        server's MLflow API does): it is recorded as given, without digest, flavor or
+        signature, with the provenance of ``run_id`` when given."""
+        spec = None
+        if verified_source:
+            run = self._runs.get_run(run_id) if run_id is not None else None
+        else:
+            parsed = parse_model_uri(source)
+            if not isinstance(parsed, RunModelURI):
+                raise InvalidArgument(
+                    f"register_model takes a logged model (runs:/<run_id>/<path>), got "
+                    f"{source!r}",
+                    details={"source": source},
+                )
+            run = self._runs.get_run(parsed.run_id)
+            with tempfile.TemporaryDirectory(prefix="keel-register-") as tmp:
+                self._artifacts.download_artifacts(
+                    run.run_id, f"{parsed.path}/MODEL.yaml", Path(tmp)
+                )
+                spec = read_spec(Path(tmp))
+            source = str(parsed)
+        inputs = self._datasets.list_run_inputs(run.run_id) if run is not None else []
         ctx = self.ctx(actor, reason)
         if self._store.models.find_registered_model(name) is None:
             validate_name(name, "model name")
@@ -152,14 +165,14 @@ class RegistryService:
         return self._store.versions.create_model_version(
             name,
             ctx,
-            source=str(parsed),
-            run_id=run.run_id,
-            model_digest=spec.model_digest,
-            flavor=spec.flavor,
-            signature=spec.signature.to_dict() if spec.signature is not None else None,
+            source=source,
+            run_id=run.run_id if run is not None else None,
+            model_digest=spec.model_digest if spec is not None else None,
+            flavor=spec.flavor if spec is not None else None,
+            signature=spec.signature.to_dict() if spec and spec.signature is not None else None,
             dataset_version_ids=sorted({i.dataset_version_id for i in inputs}),
-            code_commit=run.tags.get(GIT_COMMIT_TAG),
-            metrics=run.metric_values,
+            code_commit=run.tags.get(GIT_COMMIT_TAG) if run is not None else None,
+            metrics=run.metric_values if run is not None else None,
             description=description,
             tags=tags,
         )

@@ -37,8 +37,11 @@ def new_experiment(
     tags: Mapping[str, str] | None = None,
     created_at: int = 1_000,
 ) -> Experiment:
+    # Artifact locations are keys inside the artifact store, as keel's services make them
+    # (a server refuses anything else).
+    experiment_id = new_id()
     return store.experiments.create_experiment(
-        new_id(), name or unique_name(), "file:///artifacts", dict(tags or {}), created_at
+        experiment_id, name or unique_name(), experiment_id, dict(tags or {}), created_at
     )
 
 
@@ -59,7 +62,7 @@ def new_run(
         experiment_id,
         name,
         start_time,
-        f"file:///artifacts/{run_id}",
+        f"{experiment_id}/{run_id}/artifacts",
         parent_run_id,
         user,
         dict(tags or {}),

@@ -18,11 +18,11 @@ class ExperimentContract(ContractBase):
     ) -> None:
         experiment_id = new_id()
         created = store.experiments.create_experiment(
-            experiment_id, "churn", "s3://bucket/churn", {"team": "risk", "ü": "ñ"}, 1234
+            experiment_id, "churn", "teams/risk/churn", {"team": "risk", "ü": "ñ"}, 1234
         )
         assert created.experiment_id == experiment_id
         assert created.name == "churn"
-        assert created.artifact_location == "s3://bucket/churn"
+        assert created.artifact_location == "teams/risk/churn"
         assert created.lifecycle_stage is LifecycleStage.ACTIVE
         assert (created.created_at, created.updated_at) == (1234, 1234)
         assert dict(created.tags) == {"team": "risk", "ü": "ñ"}

@@ -26,14 +26,16 @@ class RunContract(ContractBase):
         exp = new_experiment(store)
         run_id = new_id()
         run = store.runs.create_run(
-            run_id, exp.experiment_id, "first", 5_000, "file:///a/r", None, "bob", {"t": "v"}
+            run_id, exp.experiment_id, "first", 5_000,
+            f"{exp.artifact_location}/{run_id}/artifacts", None, "bob", {"t": "v"},
         )
         assert run.run_id == run_id
         assert (run.experiment_id, run.name, run.start_time) == (exp.experiment_id, "first", 5_000)
         assert run.status is RunStatus.RUNNING
         assert run.lifecycle_stage is LifecycleStage.ACTIVE
         assert run.end_time is None and run.parent_run_id is None
-        assert (run.artifact_location, run.user) == ("file:///a/r", "bob")
+        assert run.artifact_location == f"{exp.artifact_location}/{run_id}/artifacts"
+        assert run.user == "bob"
         assert (run.error, run.note) == (None, None)
         assert dict(run.tags) == {"t": "v"}
         assert dict(run.params) == {} and dict(run.metrics) == {}

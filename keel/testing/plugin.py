@@ -1,6 +1,8 @@
 """pytest plugin with keel fixtures (registered by tests/conftest.py; usable by plugins too).
 
 - ``keel_client``: a ``Keel`` client on a fresh embedded store in the test's temporary directory.
+- ``keel_server`` / ``remote_client``: a live keel server and a client talking to it over HTTP;
+  ``keel_any``: either client, one test per transport.
 - ``sqlite_url``: a SQLite URL in the test's temporary directory (the file does not exist yet).
 - ``postgres_url``: a URL pointing at a fresh, empty PostgreSQL schema created for the test and
   dropped after it. The server comes from the ``test_postgres_url`` setting
@@ -90,3 +92,36 @@ def keel_client(tmp_path: Path) -> Iterator[Keel]:
     )
     with Keel(settings) as client:
         yield client
+
+
+@pytest.fixture
+def keel_server(tmp_path: Path) -> Iterator[str]:
+    """The base URL of a live keel server (authentication off) on loopback, over a fresh
+    embedded store of its own in the test's temporary directory."""
+    from keel.api import create_app
+    from keel.api._serve import serve_in_thread
+
+    settings = load_settings({}, home=str(tmp_path / "server"), capture_packages=False)
+    with Keel(settings) as server_keel, serve_in_thread(create_app(server_keel)) as url:
+        yield url
+
+
+@pytest.fixture
+def remote_client(keel_server: str, tmp_path: Path) -> Iterator[Keel]:
+    """A ``Keel`` client talking to :func:`keel_server` over HTTP."""
+    settings = load_settings(
+        {}, tracking_url=keel_server, home=str(tmp_path / "client"), capture_packages=False,
+        metric_flush_interval=0.05, user="tester",
+    )
+    with Keel(settings) as client:
+        yield client
+
+
+@pytest.fixture(params=["embedded", "http"])
+def keel_any(request: pytest.FixtureRequest) -> Keel:
+    """A ``Keel`` client on either transport, one test per transport: ``embedded`` is
+    :func:`keel_client`, ``http`` is :func:`remote_client` (a live server over its own store).
+    For tests of the Python API that must behave the same through a server."""
+    fixture = "keel_client" if request.param == "embedded" else "remote_client"
+    client: Keel = request.getfixturevalue(fixture)
+    return client

@@ -13,6 +13,8 @@ from keel.tracking.models import Metric, Run
 if TYPE_CHECKING:
     import pandas as pd
 
+    from keel.tracking.runs import RunService
+
 Goal = Literal["min", "max"]
 _LOWER_IS_BETTER = ("loss", "error", "err", "mae", "mse", "rmse", "mape", "perplexity", "cost")
 
@@ -108,3 +110,18 @@ def build_comparison(
             bests.append((min(finite) if goal == "min" else max(finite)) if finite else None)
         rows.append(CompareRow(f"metric.best ({goal})", key, tuple(bests), not _same(bests)))
     return RunComparison(tuple(runs), tuple(rows), histories)
+
+
+def compare_runs(
+    runs: RunService, run_ids: Sequence[str | Run], goals: Mapping[str, Goal] | None = None
+) -> RunComparison:
+    """Read the runs and every metric history they have, then :func:`build_comparison`."""
+    if len(run_ids) < 1:
+        raise InvalidArgument("compare_runs needs at least one run")
+    runs.flush()
+    found = [runs.get_run(r.run_id if isinstance(r, Run) else r) for r in run_ids]
+    histories: dict[str, dict[str, list[Metric]]] = {}
+    for run in found:
+        for key in run.metrics:
+            histories.setdefault(key, {})[run.run_id] = runs.get_metric_history(run.run_id, key)
+    return build_comparison(found, histories, goals)

@@ -11,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from keel.backends.sql import SCHEMA_REVISION, open_sql_store, upgrade
+from keel.backends.sql._auth_schema import AUTH_TABLES
 from keel.backends.sql._migrate import alembic_head
+from keel.backends.sql._mlflow_models import MLFLOW_TABLES
 from keel.backends.sql._registry_schema import REGISTRY_TABLES
 from keel.backends.sql._schema import metadata
 from keel.errors import BackendUnavailable
@@ -20,7 +22,7 @@ from keel.testing._contract_base import new_experiment
 EXPECTED_TABLES = {
     "alembic_version", "experiments", "experiment_tags", "runs", "params", "tags", "metric_blocks",
     "latest_metrics", "dataset_versions", "run_inputs", "artifact_records",
-} | set(REGISTRY_TABLES)
+} | set(REGISTRY_TABLES) | set(AUTH_TABLES) | set(MLFLOW_TABLES)
 
 
 def _engine(url: str) -> sa.Engine:

@@ -1,4 +1,5 @@
-"""Model cards built from a registered version: every section holds what keel recorded."""
+"""Model cards built from a registered version: every section holds what keel recorded; on both
+transports (through a server, the card is composed from the remote services)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.governance._build import register_version
 
 
 def service(client: Keel) -> GovernanceService:
-    return GovernanceService(client.registry, client.approvals, client.runs, client.datasets)
+    return client.governance
 
 
 def governed_history(client: Keel) -> None:
@@ -34,10 +35,10 @@ def governed_history(client: Keel) -> None:
     client.registry.set_alias("churn", "champion", v2.version, actor="carol", reason="newer")
 
 
-def test_a_card_holds_every_section_with_the_recorded_data(keel_client: Keel) -> None:
-    governed_history(keel_client)
-    card = service(keel_client).model_card("churn", 1)
-    mv = keel_client.registry.get_model_version("churn", 1)
+def test_a_card_holds_every_section_with_the_recorded_data(keel_any: Keel) -> None:
+    governed_history(keel_any)
+    card = service(keel_any).model_card("churn", 1)
+    mv = keel_any.registry.get_model_version("churn", 1)
 
     d = card.details
     assert (d.name, d.version, d.owner, d.registered_by) == ("churn", 1, "alice", "alice")
@@ -78,20 +79,20 @@ def test_a_card_holds_every_section_with_the_recorded_data(keel_client: Keel) ->
     assert card.gaps == HUMAN_FIELDS and card.decisions == () and card.notes == ()
 
 
-def test_the_newest_version_is_described_when_none_is_given(keel_client: Keel) -> None:
-    register_version(keel_client, auc=0.7)
-    register_version(keel_client, auc=0.75, seed=3)
-    card = service(keel_client).model_card("churn")
+def test_the_newest_version_is_described_when_none_is_given(keel_any: Keel) -> None:
+    register_version(keel_any, auc=0.7)
+    register_version(keel_any, auc=0.75, seed=3)
+    card = service(keel_any).model_card("churn")
     assert card.details.version == 2 and card.details.aliases == ()
 
 
-def test_gaps_are_listed_until_a_person_writes_the_fields(keel_client: Keel) -> None:
-    register_version(keel_client, auc=0.9)
-    governance = service(keel_client)
+def test_gaps_are_listed_until_a_person_writes_the_fields(keel_any: Keel) -> None:
+    register_version(keel_any, auc=0.9)
+    governance = service(keel_any)
     assert governance.model_card("churn", 1).gaps == (
         "intended_use", "out_of_scope", "limitations", "ethical_considerations"
     )
-    keel_client.registry.set_card_fields(
+    keel_any.registry.set_card_fields(
         "churn", CardFields(intended_use="Rank accounts by churn risk.", limitations="  "),
         actor="alice",
     )
@@ -108,10 +109,10 @@ def test_gaps_are_listed_until_a_person_writes_the_fields(keel_client: Keel) -> 
     assert set(card.human_sources.values()) == {"model"}
 
 
-def test_a_version_overrides_a_model_level_field(keel_client: Keel) -> None:
-    register_version(keel_client, auc=0.9)
-    register_version(keel_client, auc=0.8, seed=2)
-    governance = service(keel_client)
+def test_a_version_overrides_a_model_level_field(keel_any: Keel) -> None:
+    register_version(keel_any, auc=0.9)
+    register_version(keel_any, auc=0.8, seed=2)
+    governance = service(keel_any)
     governance.update_card_fields("churn", {"intended_use": "Model-wide use.",
                                             "limitations": "Model-wide limits."})
     governance.update_card_fields("churn", {"limitations": "v2 only: small sample."}, version=2)
@@ -128,10 +129,10 @@ def test_a_version_overrides_a_model_level_field(keel_client: Keel) -> None:
 
 
 def test_a_version_override_equal_to_the_model_value_survives_other_edits(
-    keel_client: Keel,
+    keel_any: Keel,
 ) -> None:
-    register_version(keel_client, auc=0.9)
-    governance = service(keel_client)
+    register_version(keel_any, auc=0.9)
+    governance = service(keel_any)
     governance.update_card_fields("churn", {"limitations": "Small sample."})
     # The version pins the same text on purpose, so a later model-level edit can't change it.
     governance.update_card_fields("churn", {"limitations": "Small sample."}, version=1)
@@ -143,23 +144,23 @@ def test_a_version_override_equal_to_the_model_value_survives_other_edits(
     assert card.human_sources["limitations"] == "version"
 
 
-def test_unknown_card_fields_are_refused(keel_client: Keel) -> None:
-    register_version(keel_client, auc=0.9)
+def test_unknown_card_fields_are_refused(keel_any: Keel) -> None:
+    register_version(keel_any, auc=0.9)
     with pytest.raises(InvalidArgument, match="unknown card field"):
-        service(keel_client).update_card_fields("churn", {"purpose": "x"})
+        service(keel_any).update_card_fields("churn", {"purpose": "x"})
 
 
-def test_a_card_shows_the_model_decisions_and_its_own_only(keel_client: Keel) -> None:
-    register_version(keel_client, auc=0.9)
-    register_version(keel_client, auc=0.8, seed=2)
-    reg = keel_client.registry
+def test_a_card_shows_the_model_decisions_and_its_own_only(keel_any: Keel) -> None:
+    register_version(keel_any, auc=0.9)
+    register_version(keel_any, auc=0.8, seed=2)
+    reg = keel_any.registry
     reg.log_decision("churn", title="Use AUC", context="c", decision="d", consequences="q",
                      author="dana")
     reg.log_decision("churn", title="Retrain v1", context="c", decision="d", consequences="q",
                      version=1)
     reg.log_decision("churn", title="Ship v2", context="c", decision="d", consequences="q",
                      version=2)
-    card: ModelCard = service(keel_client).model_card("churn", 1)
+    card: ModelCard = service(keel_any).model_card("churn", 1)
     assert [(e.title, e.version) for e in card.decisions] == [("Use AUC", None),
                                                               ("Retrain v1", 1)]
     assert card.decisions[0].author == "dana"

@@ -1,9 +1,11 @@
-"""Lineage from a dataset version through runs to model versions and aliases, and back."""
+"""Lineage from a dataset version through runs to model versions and aliases, and back; on both
+transports (through a server, ``Keel.lineage`` asks the server for the graph)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,13 +29,16 @@ from keel.errors import (
     NotFound,
     RegisteredModelNotFound,
 )
-from keel.registry.lineage import LineageService, to_jsonl
+from keel.registry.lineage import LineageGraph, LineageService, to_jsonl
 from keel.tracking.models import DatasetVersion
 
 
 @dataclass
 class World:
     service: LineageService
+    """Built here over the client's services (remote ones through a server)."""
+    lineage: Callable[..., LineageGraph]
+    """The client's ``Keel.lineage`` (the server's graph through a server)."""
     dataset: DatasetVersion
     parent_id: str
     child_id: str
@@ -55,18 +60,18 @@ def build(client: Keel) -> World:
     client.registry.register_model(info.uri, "m", actor="alice")
     client.registry.set_alias("m", "champion", 2, actor="alice")
     return World(
-        LineageService(client.registry, client.runs, client.datasets),
+        LineageService(client.registry, client.runs, client.datasets), client.lineage,
         dataset, parent.run_id, child.run_id,
     )
 
 
 @pytest.fixture
-def world(keel_client: Keel) -> World:
-    return build(keel_client)
+def world(keel_any: Keel) -> World:
+    return build(keel_any)
 
 
 def test_lineage_of_a_dataset_reaches_runs_versions_and_the_alias(world: World) -> None:
-    graph = world.service.lineage(world.dataset)
+    graph = world.lineage(world.dataset)
     d = f"dataset:{world.dataset.dataset_version_id}"
     parent, child = f"run:{world.parent_id}", f"run:{world.child_id}"
     assert graph.root == d
@@ -91,7 +96,7 @@ def test_lineage_of_a_dataset_reaches_runs_versions_and_the_alias(world: World) 
 def test_upstream_of_an_alias_reaches_the_run_and_dataset_but_not_the_other_version(
     world: World,
 ) -> None:
-    graph = world.service.lineage("models:/m@champion", direction="upstream")
+    graph = world.lineage("models:/m@champion", direction="upstream")
     assert graph.root == "alias:m@champion"
     assert set(graph.nodes) == {
         "alias:m@champion", "model_version:m/2", f"run:{world.child_id}",
@@ -100,41 +105,50 @@ def test_upstream_of_an_alias_reaches_the_run_and_dataset_but_not_the_other_vers
 
 
 def test_downstream_of_a_version_stops_at_its_alias(world: World) -> None:
-    graph = world.service.lineage("models:/m/1", direction="downstream")
+    graph = world.lineage("models:/m/1", direction="downstream")
     assert set(graph.nodes) == {"model_version:m/1"}
-    graph = world.service.lineage("models:/m/2", direction="downstream")
+    graph = world.lineage("models:/m/2", direction="downstream")
     assert set(graph.nodes) == {"model_version:m/2", "alias:m@champion"}
 
 
 def test_both_ways_is_the_union_of_the_two_walks(world: World) -> None:
-    both = world.service.lineage(world.child_id)
-    up = world.service.lineage(world.child_id, direction="upstream")
-    down = world.service.lineage(world.child_id, direction="downstream")
+    both = world.lineage(world.child_id)
+    up = world.lineage(world.child_id, direction="upstream")
+    down = world.lineage(world.child_id, direction="downstream")
     assert set(both.nodes) == set(up.nodes) | set(down.nodes)
     assert len(both.nodes) == 6
 
 
-def test_every_reference_form_names_the_same_node(world: World, keel_client: Keel) -> None:
+def test_every_reference_form_names_the_same_node(world: World, keel_any: Keel) -> None:
     d = f"dataset:{world.dataset.dataset_version_id}"
     for ref in ("churn:1", "churn@latest", world.dataset.dataset_version_id):
         assert world.service.resolve(ref).id == d
-    run = keel_client.runs.get_run(world.child_id)
+    run = keel_any.runs.get_run(world.child_id)
     for obj in (run, world.child_id, world.child_id[:8], f"runs:/{world.child_id}/model"):
         assert world.service.resolve(obj).id == f"run:{world.child_id}"
-    version = keel_client.registry.get_model_version("m", 1)
+    version = keel_any.registry.get_model_version("m", 1)
     assert world.service.resolve(version).id == "model_version:m/1"
+    for obj in (world.dataset, run, version):
+        assert world.lineage(obj).root == world.service.resolve(obj).id
+
+
+def test_the_client_and_a_service_over_its_services_draw_the_same_graph(world: World) -> None:
+    for ref in ("churn:1", "models:/m@champion", world.child_id):
+        for direction in ("both", "upstream", "downstream"):
+            assert world.lineage(ref, direction=direction).to_dict() == world.service.lineage(
+                ref, direction=direction).to_dict()
 
 
 def test_the_json_graph_is_deterministic(world: World) -> None:
-    first = world.service.lineage(world.dataset).to_dict()
-    second = world.service.lineage("churn:1").to_dict()
+    first = world.lineage(world.dataset).to_dict()
+    second = world.lineage("churn:1").to_dict()
     assert first == second
-    assert json.dumps(first, sort_keys=True) == world.service.lineage("churn:1").to_json()
+    assert json.dumps(first, sort_keys=True) == world.lineage("churn:1").to_json()
     assert [n["id"] for n in first["nodes"]] == sorted(n["id"] for n in first["nodes"])
 
 
 def test_openlineage_events_have_the_required_fields_inputs_and_outputs(world: World) -> None:
-    events = world.service.lineage(world.dataset).to_openlineage_events("prod")
+    events = world.lineage(world.dataset).to_openlineage_events("prod")
     assert len(events) == 2
     by_name = {e["job"]["name"].rsplit("/", 1)[1]: e for e in events}
     for event in events:
@@ -161,29 +175,29 @@ def test_openlineage_events_have_the_required_fields_inputs_and_outputs(world: W
 
 def test_unknown_references_raise_the_matching_not_found(world: World) -> None:
     with pytest.raises(DatasetNotFound):
-        world.service.lineage("churn:9")
+        world.lineage("churn:9")
     with pytest.raises(DatasetNotFound):
-        world.service.lineage("nope:1")
+        world.lineage("nope:1")
     with pytest.raises(RegisteredModelNotFound):
-        world.service.lineage("models:/nope/1")
+        world.lineage("models:/nope/1")
     with pytest.raises(ModelVersionNotFound):
-        world.service.lineage("models:/m/9")
+        world.lineage("models:/m/9")
     with pytest.raises(AliasNotFound):
-        world.service.lineage("models:/m@nope")
+        world.lineage("models:/m@nope")
     with pytest.raises(NotFound):
-        world.service.lineage(uuid.uuid4().hex)
+        world.lineage(uuid.uuid4().hex)
     with pytest.raises(InvalidArgument):
-        world.service.lineage("churn:1", direction="sideways")  # type: ignore[arg-type]
+        world.lineage("churn:1", direction="sideways")  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument):
-        world.service.lineage("churn:1", max_depth=-1)
+        world.lineage("churn:1", max_depth=-1)
 
 
 def test_max_depth_bounds_the_walk(world: World) -> None:
     d = f"dataset:{world.dataset.dataset_version_id}"
-    assert set(world.service.lineage(world.dataset, max_depth=0).nodes) == {d}
-    assert set(world.service.lineage(world.dataset, max_depth=1).nodes) == {
+    assert set(world.lineage(world.dataset, max_depth=0).nodes) == {d}
+    assert set(world.lineage(world.dataset, max_depth=1).nodes) == {
         d, f"run:{world.parent_id}"}
-    three = world.service.lineage(world.dataset, max_depth=3).nodes
+    three = world.lineage(world.dataset, max_depth=3).nodes
     assert "model_version:m/2" in three and "alias:m@champion" not in three
 
 

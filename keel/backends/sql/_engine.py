@@ -214,6 +214,12 @@ class Database:
                     delay = min(delay * 2, 1.0)
                     continue
                 raise self.unavailable(error) from error
+            except exc.DataError as error:
+                # A value the database cannot hold or compare (a NUL in PostgreSQL text, an
+                # integer out of range): the caller's input, never a server fault.
+                raise _invalid_value(error) from None
+            except OverflowError as error:
+                raise InvalidArgument(f"a value is out of the database's range: {error}") from None
             except exc.DBAPIError as error:
                 if error.connection_invalidated:
                     raise self.unavailable(error) from error
@@ -250,3 +256,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _invalid_value(error: exc.DataError) -> InvalidArgument:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+    detail = reason[0] if reason else "invalid value"
+    return InvalidArgument(f"the database refused a value: {detail}", details={"reason": detail})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from keel.backends.sql._auth_store import SqlAuthStore
 from keel.backends.sql._datasets import SqlDatasetStore
 from keel.backends.sql._engine import Database, describe_url
 from keel.backends.sql._experiments import SqlExperimentStore
 from keel.backends.sql._migrate import current_revision, ensure_schema
+from keel.backends.sql._mlflow_models import SqlLoggedModelStore
 from keel.backends.sql._registry_store import SqlRegistryStore
 from keel.backends.sql._runs import SqlRunStore
 
@@ -19,6 +21,7 @@ class SqlMetadataStore:
         self._runs = SqlRunStore(db)
         self._datasets = SqlDatasetStore(db)
         self._registry = SqlRegistryStore(db)
+        self._auth = SqlAuthStore(db)
 
     @property
     def experiments(self) -> SqlExperimentStore:
@@ -36,6 +39,16 @@ class SqlMetadataStore:
     def registry(self) -> SqlRegistryStore:
         """The model registry's ports (keel.registry.store.RegistryStore)."""
         return self._registry
+
+    @property
+    def auth(self) -> SqlAuthStore:
+        """Accounts, API tokens and grants (keel.auth.store.AuthStore)."""
+        return self._auth
+
+    @property
+    def mlflow_models(self) -> SqlLoggedModelStore:
+        """MLflow 3 logged models (keel.tracking.logged_models.LoggedModelStore)."""
+        return SqlLoggedModelStore(self._db)
 
     @property
     def url(self) -> str:
