@@ -8,6 +8,7 @@ app's own, so several apps in one process (tests) never share counters."""
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -105,5 +106,6 @@ def server_info(request: Request) -> Response:
         "auth": state.auth is not None,
         "principal": request.state.principal.name,
         "artifact_proxy": True,
+        "pid": os.getpid(),
     }
     return respond_raw(info)

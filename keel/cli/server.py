@@ -104,4 +104,10 @@ def serve(
             export_settings(settings)
             config = uvicorn_config("keel.api._main:app_from_settings", host, port,
                                     factory=True, workers=workers, log_level=log_level)
-    uvicorn.Server(config).run()
+    if config.workers > 1:
+        # uvicorn's supervisor: one socket, N worker processes, each calling the factory.
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()

@@ -12,7 +12,7 @@ import orjson
 
 from keel.core.pagination import Page, encode_page_token
 from keel.core.wire import from_wire
-from keel.errors import ExperimentNotFound
+from keel.errors import ExperimentNotFound, RunNotFound
 from keel.remote._http import API, HttpTransport
 from keel.tracking._wire import (
     encode_expr,
@@ -228,6 +228,17 @@ class HttpDatasetStore:
     def list_run_inputs(self, run_id: str) -> list[RunInput]:
         data = self._http.request("GET", f"{API}/runs/{_seg(run_id)}/inputs")
         return [from_wire(RunInput, item) for item in data]
+
+    def list_inputs_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunInput]]:
+        found: dict[str, list[RunInput]] = {}
+        for run_id in dict.fromkeys(run_ids):
+            try:
+                inputs = self.list_run_inputs(run_id)
+            except RunNotFound:
+                continue
+            if inputs:
+                found[run_id] = inputs
+        return found
 
     def list_dataset_runs(self, dataset_version_id: str) -> list[RunInput]:
         data = self._http.request(

@@ -195,3 +195,17 @@ def _nan_free(value: object) -> object:
     if isinstance(value, list):
         return [_nan_free(v) for v in value]
     return value
+
+    def test_inputs_of_many_runs_match_each_runs_own_list(self, store: MetadataStore) -> None:
+        experiment_id = new_experiment(store).experiment_id
+        runs = [new_run(store, experiment_id) for _ in range(3)]
+        train, _ = _create(store, "iris", "a")
+        test, _ = _create(store, "iris", "b")
+        store.datasets.log_run_inputs(runs[0].run_id, [(train.dataset_version_id, "train"),
+                                                       (test.dataset_version_id, "test")])
+        store.datasets.log_run_inputs(runs[2].run_id, [(test.dataset_version_id, "eval")])
+        ids = [r.run_id for r in runs] + [new_id()]
+        found = store.datasets.list_inputs_of_runs(ids)
+        assert found == {r.run_id: store.datasets.list_run_inputs(r.run_id)
+                         for r in (runs[0], runs[2])}
+        assert store.datasets.list_inputs_of_runs([]) == {}

@@ -178,6 +178,12 @@ class DatasetStore(Protocol):
 
     def list_run_inputs(self, run_id: str) -> list[RunInput]: ...
 
+    def list_inputs_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunInput]]:
+        """The inputs of many runs at once (a page of search results), keyed by run id, each
+        list ordered as list_run_inputs orders it; runs without inputs (or unknown) get no
+        entry."""
+        ...
+
     def list_dataset_runs(self, dataset_version_id: str) -> list[RunInput]: ...
 
 

@@ -109,6 +109,7 @@ def test_listing_cannot_leave_the_store(live: Live, prefix: str) -> None:
     "file:///etc", "s3://someone-elses-bucket/x", "http://evil.example/", "dbfs:/x",
     "/absolute/path", "../../outside", "%2e%2e/outside", "//host/share", "C:\\x",
     "mlflow-artifacts://evil.example/x", "http:///#/../",
+    "e1/0123456789abcdef0123456789abcdef/artifacts/x",
 ])
 def test_an_experiment_location_may_only_name_the_configured_store(live: Live,
                                                                    location: str) -> None:

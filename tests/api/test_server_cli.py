@@ -95,3 +95,15 @@ def test_auth_and_insecure_contradict(tmp_path: Path) -> None:
     result = _keel("server", "--auth", "--insecure-no-auth", home=tmp_path)
     assert result.returncode == 1
     assert "contradict" in result.stderr
+
+
+def test_workers_are_separate_processes(server_process: tuple[str, Path]) -> None:
+    url, _ = server_process
+    # New connections are spread over the worker processes; /api/v1/server names its pid.
+    pids = set()
+    for _ in range(200):
+        response = httpx.get(f"{url}/api/v1/server", headers={"Connection": "close"})
+        pids.add(response.json()["pid"])
+        if len(pids) > 1:
+            break
+    assert len(pids) == 2

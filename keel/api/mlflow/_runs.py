@@ -9,6 +9,7 @@ MLflow's system tags become run fields (``mlflow.runName`` the name, ``mlflow.us
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,8 +38,15 @@ from keel.core.ids import new_id
 from keel.core.naming import validate_name
 from keel.tracking._names import generate_run_name
 from keel.tracking.experiments import validate_tags
-from keel.tracking.logged_models import LoggedModelStore
-from keel.tracking.models import DatasetVersion, LifecycleStage, Run, RunStatus, ViewType
+from keel.tracking.logged_models import LoggedModelStore, RunModelLink
+from keel.tracking.models import (
+    DatasetVersion,
+    LifecycleStage,
+    Run,
+    RunInput,
+    RunStatus,
+    ViewType,
+)
 from keel.tracking.query import DEFAULT_ORDER
 
 router = APIRouter(prefix="/api/2.0/mlflow", tags=["mlflow"],
@@ -106,17 +114,35 @@ class RunReader:
         self._versions: dict[str, DatasetVersion] = {}
         self._links: LoggedModelStore | None = getattr(state.keel.metadata, "mlflow_models",
                                                        None)
+        self._inputs: dict[str, list[RunInput]] | None = None
+        self._run_links: dict[str, list[RunModelLink]] | None = None
+
+    def prefetch(self, runs: Sequence[Run]) -> None:
+        """Read the inputs and model links of a page of runs in one query each (instead of
+        two per run)."""
+        ids = [run.run_id for run in runs]
+        self._inputs = self._state.keel.metadata.datasets.list_inputs_of_runs(ids)
+        self._run_links = (self._links.list_model_links_of_runs(ids)
+                           if self._links is not None else {})
 
     def __call__(self, run: Run) -> dict[str, Any]:
         datasets = self._state.keel.metadata.datasets
         inputs = []
-        for run_input in datasets.list_run_inputs(run.run_id):
+        if self._inputs is not None:
+            run_inputs = self._inputs.get(run.run_id, [])
+        else:
+            run_inputs = datasets.list_run_inputs(run.run_id)
+        for run_input in run_inputs:
             version = self._versions.get(run_input.dataset_version_id)
             if version is None:
                 version = datasets.get_dataset_version(run_input.dataset_version_id)
                 self._versions[version.dataset_version_id] = version
             inputs.append((version, run_input.context))
-        links = self._links.list_run_model_links(run.run_id) if self._links is not None else []
+        if self._run_links is not None:
+            links = self._run_links.get(run.run_id, [])
+        else:
+            links = (self._links.list_run_model_links(run.run_id)
+                     if self._links is not None else [])
         return _shapes.run(run, inputs, links)
 
 
@@ -226,6 +252,7 @@ def search_runs(request: Request, fields: Fields = Depends(mlflow_fields)) -> Re
     found = state.keel.metadata.runs.search_runs(
         experiment_ids, expr, order, view, size, decode_page_token(fields.text("page_token")))
     read = RunReader(state)
+    read.prefetch(found.items)
     body: dict[str, Any] = {"runs": [read(run) for run in found.items]}
     if found.next_page_token:
         body["next_page_token"] = found.next_page_token

@@ -48,7 +48,17 @@ def check_location(value: str | None) -> str | None:
     URL, an absolute path or a path that climbs out (refused with InvalidArtifactPath)."""
     if value is None or value == "":
         return None
-    return safe_key(value)
+    key = safe_key(value)
+    if "artifacts" in key.split("/"):
+        from keel.errors import InvalidArtifactPath
+
+        # Run artifacts live at <location>/<run id>/artifacts; a location with such a
+        # component could nest one experiment inside another's runs.
+        raise InvalidArtifactPath(
+            f"artifact location {value!r} may not contain an 'artifacts' component "
+            "(that is where runs keep theirs)", details={"path": value},
+        )
+    return key
 
 
 def page_args(max_results: int, page_token: str | None) -> tuple[int, int]:

@@ -56,6 +56,10 @@ def _not_found(dataset_version_id: str) -> DatasetNotFound:
     )
 
 
+_IN_CHUNK = 500
+"""Run ids per ``IN (...)`` list (well under SQLite's bound-parameter limit)."""
+
+
 class SqlDatasetStore:
     """The DatasetStore port on a SQL database."""
 
@@ -196,6 +200,28 @@ class SqlDatasetStore:
             return [RunInput(r.run_id, r.dataset_version_id, r.context) for r in rows]
 
         return self._db.read(list_)
+
+    def list_inputs_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunInput]]:
+        ri = run_inputs.c
+        dialect = self._db.dialect
+        wanted = sorted(set(run_ids))
+        found: dict[str, list[RunInput]] = {}
+
+        def list_(conn: Connection) -> None:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                query = (
+                    sa.select(ri.run_id, ri.dataset_version_id, ri.context)
+                    .where(ri.run_id.in_(wanted[start:start + _IN_CHUNK]))
+                    .order_by(ri.run_id, binary(ri.context, dialect),
+                              binary(ri.dataset_version_id, dialect))
+                )
+                for r in conn.execute(query):
+                    found.setdefault(r.run_id, []).append(
+                        RunInput(r.run_id, r.dataset_version_id, r.context))
+
+        if wanted:
+            self._db.read(list_)
+        return found
 
     def list_dataset_runs(self, dataset_version_id: str) -> list[RunInput]:
         ri = run_inputs.c

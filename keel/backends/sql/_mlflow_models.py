@@ -325,6 +325,24 @@ class SqlLoggedModelStore:
                            "exist", details={"run_id": link.run_id,
                                              "model_id": link.model_id}) from None
 
+    def list_model_links_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunModelLink]]:
+        table = mlflow_run_models
+        wanted = sorted(set(run_ids))
+        found: dict[str, list[RunModelLink]] = {}
+
+        def read(conn: Connection) -> None:
+            for start in range(0, len(wanted), 500):
+                query = sa.select(table).where(
+                    table.c.run_id.in_(wanted[start:start + 500])
+                ).order_by(table.c.run_id, table.c.direction, table.c.step, table.c.model_id)
+                for r in conn.execute(query):
+                    found.setdefault(r.run_id, []).append(
+                        RunModelLink(r.run_id, r.model_id, r.direction, r.step))
+
+        if wanted:
+            self._db.read(read)
+        return found
+
     def list_run_model_links(self, run_id: str) -> list[RunModelLink]:
         table = mlflow_run_models
         query = sa.select(table).where(table.c.run_id == run_id).order_by(
