@@ -99,6 +99,23 @@ def check(condition: bool, message: str) -> None:
         raise DataLossError(message)
 
 
+def dispatch_child(
+    children: Mapping[str, Callable[[dict[str, Any]], dict[str, Any]]], raw_spec: str,
+    kind: str,
+) -> int:
+    """Run the child function named by ``<spec[kind]>:<spec['workload']>`` and print its
+    result line; a failed data check exits 1 with the message on stderr."""
+    spec = json.loads(raw_spec)
+    func = children[f"{spec[kind]}:{spec['workload']}"]
+    try:
+        result = func(spec)
+    except AssertionError as exc:
+        print(f"DATA CHECK FAILED: {exc}", file=sys.stderr)
+        return 1
+    emit_result(result)
+    return 0
+
+
 # -- orchestrator: processes, environments, directories ---------------------------------------
 
 

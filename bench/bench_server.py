@@ -67,7 +67,7 @@ from _harness import (
     Table,
     check,
     child_env,
-    emit_result,
+    dispatch_child,
     ensure_peer_venv,
     fmt_count,
     fmt_rate,
@@ -384,15 +384,7 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def child_main(raw_spec: str) -> int:
-    spec = json.loads(raw_spec)
-    func = CHILDREN[f"{spec['client']}:{spec['workload']}"]
-    try:
-        result = func(spec)
-    except AssertionError as exc:
-        print(f"DATA CHECK FAILED: {exc}", file=sys.stderr)
-        return 1
-    emit_result(result)
-    return 0
+    return dispatch_child(CHILDREN, raw_spec, "client")
 
 
 # =============================================================================================

@@ -43,7 +43,7 @@ from _harness import (
     Table,
     check,
     child_env,
-    emit_result,
+    dispatch_child,
     ensure_peer_venv,
     fmt_count,
     fmt_rate,
@@ -391,15 +391,7 @@ CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def child_main(raw_spec: str) -> int:
-    spec = json.loads(raw_spec)
-    func = CHILDREN[f"{spec['tool']}:{spec['workload']}"]
-    try:
-        result = func(spec)
-    except AssertionError as exc:
-        print(f"DATA CHECK FAILED: {exc}", file=sys.stderr)
-        return 1
-    emit_result(result)
-    return 0
+    return dispatch_child(CHILDREN, raw_spec, "tool")
 
 
 # =============================================================================================

@@ -47,16 +47,17 @@ def respond_raw(data: Any, status: int = 200) -> Response:
 
 async def read_json(request: Request) -> Any:
     """The request's JSON body (``None`` when empty), bounded by the server's body limit."""
-    cached = getattr(request.state, "json_body", _MISSING)
     raw = await request.body()
     limit = request.app.state.keel.config.max_body_bytes
     if len(raw) > limit:
         raise RequestTooLarge(f"request body of {len(raw)} bytes exceeds the {limit}-byte limit")
-    if cached is not _MISSING and cached is not None:
-        return cached
     if not raw:
         return None
     _require_json_content_type(request)
+    # The authorization layer may have parsed the body already to find the resource.
+    cached = getattr(request.state, "json_body", None)
+    if cached is not None:
+        return cached
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -81,8 +82,6 @@ def body_of(cls: type[T]) -> Callable[[Request], Awaitable[T]]:
     dependency.__name__ = f"body_{cls.__name__}"
     return dependency
 
-
-_MISSING = object()
 
 
 # -- OpenAPI descriptions ------------------------------------------------------------------

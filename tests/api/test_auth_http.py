@@ -5,6 +5,7 @@ revoked, and keel's own client carrying a token."""
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -241,3 +242,16 @@ def test_artifact_deletion_and_uploads_in_parts_check_permissions(auth_server: A
         assert ci.delete(f"/api/v1/artifacts/{key}").status_code == 403
     with auth_server.client("alice") as alice:
         assert alice.delete(f"/api/v1/artifacts/{key}").status_code == 204
+
+
+def test_form_posts_are_refused_with_auth_on_too(auth_server: AuthServer) -> None:
+    # With auth on, the authorization layer reads the body to find the experiment first; the
+    # content type must still be checked (a browser's cross-site form post carries cookies or
+    # cached basic credentials).
+    experiment_id = auth_server.make_experiment("alice", "csrf-target")
+    with auth_server.client("alice") as alice:
+        body = json.dumps({"experiment_id": experiment_id, "name": "forged"}).encode()
+        response = alice.post("/api/v1/runs", content=body,
+                              headers={"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert auth_server.keel.runs.search_runs(experiment_id).items == []

@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from keel.backends.sql import SCHEMA_REVISION, open_sql_store
-from keel.backends.sql._engine import Database
-from keel.backends.sql._migrate import MIGRATIONS_DIR
 from keel.backends.sql._registry_schema import REGISTRY_TABLES
 from keel.registry.audit import GENESIS_HASH
 from keel.registry.models import ChainHead
 from keel.testing._contract_base import new_experiment
 from keel.testing._registry_contract_base import ctx, new_model
-
-
-def _migrate(url: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    db = Database(url)
-    try:
-        def run(conn: sa.Connection) -> None:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            config.attributes["connection"] = conn
-            (command.downgrade if down else command.upgrade)(config, revision)
-
-        db.write(run)
-    finally:
-        db.dispose()
-
-
-def _tables(url: str) -> set[str]:
-    db = Database(url)
-    try:
-        return set(db.read(lambda conn: sa.inspect(conn).get_table_names()))
-    finally:
-        db.dispose()
+from keel.testing.migrations import migrate_to, table_names
 
 
 def test_a_0001_database_is_upgraded_with_its_data_kept(any_url: str) -> None:
-    _migrate(any_url, "0001")
-    assert not set(REGISTRY_TABLES) & _tables(any_url)
+    migrate_to(any_url, "0001")
+    assert not set(REGISTRY_TABLES) & table_names(any_url)
     with open_sql_store(any_url) as store:  # opening upgrades it
         assert store.schema_revision == SCHEMA_REVISION
         experiment = new_experiment(store)
@@ -56,9 +28,9 @@ def test_downgrading_0002_drops_only_the_registry(any_url: str) -> None:
     with open_sql_store(any_url) as store:
         experiment = new_experiment(store)
         store.registry.models.create_registered_model("m", "churn", ctx())
-    _migrate(any_url, "0001", down=True)
-    assert not set(REGISTRY_TABLES) & _tables(any_url)
-    _migrate(any_url, "0002")
+    migrate_to(any_url, "0001", down=True)
+    assert not set(REGISTRY_TABLES) & table_names(any_url)
+    migrate_to(any_url, "0002")
     with open_sql_store(any_url) as store:
         assert store.experiments.get_experiment(experiment.experiment_id) == experiment
         assert store.registry.models.find_registered_model("churn") is None

@@ -7,15 +7,14 @@ import math
 from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 
 from keel.backends.sql import SCHEMA_REVISION, open_sql_store
-from keel.backends.sql._engine import Database
-from keel.backends.sql._migrate import MIGRATIONS_DIR, alembic_head
+from keel.backends.sql._migrate import alembic_head
 from keel.backends.sql._mlflow_models import MLFLOW_TABLES
 from keel.backends.sql._store import SqlMetadataStore
 from keel.errors import AlreadyExists, ExperimentNotFound, NotFound, ParamConflict
 from keel.testing._contract_base import new_experiment
+from keel.testing.migrations import migrate_to, table_names
 from keel.tracking.logged_models import (
     OUTPUT,
     PENDING,
@@ -110,38 +109,13 @@ def test_listing_links_and_soft_deletion(store: SqlMetadataStore) -> None:
         models.link_run_model(RunModelLink("b" * 32, first.model_id, OUTPUT, 0))
 
 
-def _migrate(url: str, revision: str, *, down: bool = False) -> None:
-    from alembic import command
-    from alembic.config import Config
-
-    db = Database(url)
-    try:
-        def run(conn: sa.Connection) -> None:
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            config.attributes["connection"] = conn
-            (command.downgrade if down else command.upgrade)(config, revision)
-
-        db.write(run)
-    finally:
-        db.dispose()
-
-
-def _tables(url: str) -> set[str]:
-    db = Database(url)
-    try:
-        return set(db.read(lambda conn: sa.inspect(conn).get_table_names()))
-    finally:
-        db.dispose()
-
-
 def test_0004_goes_down_to_0003_and_back_keeping_everything_else(any_url: str) -> None:
     with open_sql_store(any_url) as store:
         experiment = new_experiment(store)
         store.mlflow_models.create_logged_model(_model(experiment.experiment_id))
-    assert set(MLFLOW_TABLES) <= _tables(any_url)
-    _migrate(any_url, "0003", down=True)
-    assert not set(MLFLOW_TABLES) & _tables(any_url)
+    assert set(MLFLOW_TABLES) <= table_names(any_url)
+    migrate_to(any_url, "0003", down=True)
+    assert not set(MLFLOW_TABLES) & table_names(any_url)
     with open_sql_store(any_url) as store:  # upgraded again on open
         assert store.schema_revision == "0004"
         assert store.experiments.get_experiment(experiment.experiment_id) == experiment
