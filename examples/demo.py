@@ -154,7 +154,9 @@ def main() -> int:
         f"             .venv/bin/keel datasets list\n"
         f"             .venv/bin/keel models show breast-cancer-classifier\n"
         f"             .venv/bin/keel audit list\n"
-        f"             .venv/bin/keel runs compare {' '.join(run_ids)}",
+        f"             .venv/bin/keel runs compare {' '.join(run_ids)}\n"
+        f"  share it   .venv/bin/keel server   (then keel.connect('http://127.0.0.1:5000'), or "
+        f"MLFLOW_TRACKING_URI=http://127.0.0.1:5000 for mlflow scripts)",
         soft_wrap=True,
     )
     return 0
