@@ -78,12 +78,20 @@ def require_run(conn: Connection, run_id: str, *, lock: bool = False) -> None:
         raise RunNotFound(f"run {run_id!r} does not exist", details={"run_id": run_id})
 
 
+_ONE_RUN = sa.select(runs.c.id).where(runs.c.id == sa.bindparam("run_id"))
+
+
 def require_runs(conn: Connection, run_ids: Iterable[str]) -> None:
     """RunNotFound naming the first unknown run id, with one query per chunk of ids."""
     wanted = sorted(set(run_ids))
     found: set[str] = set()
-    for chunk in chunked(wanted):
-        found.update(conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(chunk))).scalars())
+    if len(wanted) == 1:  # the usual batch: one run, a prebuilt statement
+        found.update(conn.execute(_ONE_RUN, {"run_id": wanted[0]}).scalars())
+    else:
+        for chunk in chunked(wanted):
+            found.update(
+                conn.execute(sa.select(runs.c.id).where(runs.c.id.in_(chunk))).scalars()
+            )
     missing = [run_id for run_id in wanted if run_id not in found]
     if missing:
         raise RunNotFound(
@@ -205,8 +213,11 @@ def load_runs(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[Run]:
     ]
 
 
+_RUN_ROW = sa.select(runs).where(runs.c.id == sa.bindparam("run_id"))
+
+
 def get_run(conn: Connection, run_id: str) -> Run:
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    row = conn.execute(_RUN_ROW, {"run_id": run_id}).first()
     if row is None:
         raise RunNotFound(f"run {run_id!r} does not exist", details={"run_id": run_id})
     return load_runs(conn, [row])[0]

@@ -173,7 +173,19 @@ def _copy_blocks(conn: Connection, blocks: list[_Block]) -> None:
             write_row(block)
 
 
+_UPSERTS: dict[str, Any] = {}
+"""The latest-metrics upsert per dialect, built once: building it (``excluded`` column proxies,
+coercions, a cache key) cost more than executing it, on every logged batch."""
+
+
 def _latest_upsert(conn: Connection) -> Any:
+    statement = _UPSERTS.get(conn.dialect.name)
+    if statement is None:
+        statement = _UPSERTS[conn.dialect.name] = _build_latest_upsert(conn)
+    return statement
+
+
+def _build_latest_upsert(conn: Connection) -> Any:
     stmt = upsert(conn, latest_metrics)
     stored = latest_metrics.c
     new = stmt.excluded
