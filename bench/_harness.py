@@ -44,6 +44,30 @@ WORK_DIR = BENCH_DIR / ".work"
 
 RESULT_MARKER = "BENCH-RESULT "
 
+MLFLOW_REQUIREMENT = "mlflow>=3,<4"
+"""The MLflow peer every benchmark installs (into the one ``bench/.peers/mlflow``)."""
+
+MLFLOW_ENV = {
+    "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
+    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+"""Environment of every MLflow child: the default synchronous logging path, no system-metrics
+sampling thread, no telemetry."""
+
+NO_NETWORK_ENV = {
+    "HTTP_PROXY": "http://127.0.0.1:9",
+    "HTTPS_PROXY": "http://127.0.0.1:9",
+    "http_proxy": "http://127.0.0.1:9",
+    "https_proxy": "http://127.0.0.1:9",
+    "NO_PROXY": "127.0.0.1,localhost",
+    "no_proxy": "127.0.0.1,localhost",
+}
+"""An unreachable proxy for everything but loopback: servers under test are reached directly,
+any other network call fails instead of leaving the machine."""
+
 
 # -- children ---------------------------------------------------------------------------------
 

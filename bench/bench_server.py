@@ -60,6 +60,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from _harness import (
+    MLFLOW_ENV,
+    MLFLOW_REQUIREMENT,
+    NO_NETWORK_ENV,
     REPO_ROOT,
     RESULT_MARKER,
     ChildFailed,
@@ -78,28 +81,7 @@ from _harness import (
     work_session,
 )
 
-MLFLOW_REQUIREMENT = "mlflow>=3,<4"  # the same peer venv as bench_tracking.py
-
-# As in bench_tracking.py: MLflow's default synchronous logging, no system-metrics sampling, no
-# telemetry.
-MLFLOW_ENV = {
-    "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
-    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "GIT_PYTHON_REFRESH": "quiet",
-}
-# An unreachable proxy for everything but loopback: the servers are reached directly, any other
-# network call fails instead of leaving the machine.
 LOOPBACK = "127.0.0.1"
-NO_NETWORK_ENV = {
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "http_proxy": "http://127.0.0.1:9",
-    "https_proxy": "http://127.0.0.1:9",
-    "NO_PROXY": f"{LOOPBACK},localhost",
-    "no_proxy": f"{LOOPBACK},localhost",
-}
 # mlflow server 3.x also starts a background job runner (huey consumers for its GenAI jobs) next
 # to the web server. Its idle polling takes CPU from the server on a small machine and has no
 # part in tracking, so it is off unless --mlflow-job-runner is given (the tables say which).

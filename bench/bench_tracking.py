@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from _harness import (
+    MLFLOW_ENV,
+    MLFLOW_REQUIREMENT,
+    NO_NETWORK_ENV,
     REPO_ROOT,
     ChildFailed,
     Stopwatch,
@@ -53,27 +56,6 @@ from _harness import (
     run_child,
     work_session,
 )
-
-MLFLOW_REQUIREMENT = "mlflow>=3,<4"
-
-# Environment of every MLflow child: the default synchronous logging path, no system-metrics
-# sampling thread, no telemetry; an unreachable proxy so that any accidental network call fails
-# instead of leaving the machine.
-MLFLOW_ENV = {
-    "MLFLOW_ENABLE_ASYNC_LOGGING": "false",
-    "MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING": "false",
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "DO_NOT_TRACK": "true",
-    "GIT_PYTHON_REFRESH": "quiet",
-}
-NO_NETWORK_ENV = {
-    "HTTP_PROXY": "http://127.0.0.1:9",
-    "HTTPS_PROXY": "http://127.0.0.1:9",
-    "http_proxy": "http://127.0.0.1:9",
-    "https_proxy": "http://127.0.0.1:9",
-    "NO_PROXY": "",
-    "no_proxy": "",
-}
 
 SEARCH_FILTER = "metrics.acc > 0.5 and params.depth = '4'"
 SEARCH_ORDER = "metrics.acc DESC"

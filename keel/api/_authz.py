@@ -275,10 +275,3 @@ def owner_of_key(state: ServerState, key: str) -> str:
         if key.strip("/").startswith(location.rstrip("/")):
             return experiment_id
     return ADMIN_ONLY
-
-
-def ensure_admin_or_raise(request: Request, state: ServerState) -> None:
-    """For endpoints whose rule depends on the payload (checked inside the endpoint)."""
-    principal: Principal = request.state.principal
-    if state.auth is not None and state.config.auth:
-        state.auth.require_admin(principal)

@@ -55,6 +55,12 @@ class ServerState:
         if self.auth is not None:
             self.auth.check(principal_of(request), kind, resource_id, role)
 
+    def require_admin(self, request: Request) -> None:
+        """PermissionDenied unless the caller is an admin (a no-op with authentication off),
+        for endpoints whose rule depends on the payload."""
+        if self.auth is not None:
+            self.auth.require_admin(principal_of(request))
+
     def can(self, request: Request, role: Role, kind: ResourceKind, resource_id: str) -> bool:
         if self.auth is None:
             return True

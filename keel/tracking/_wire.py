@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from math import isfinite
 from typing import Any
 
 from keel.core.naming import validate_key
@@ -63,8 +64,7 @@ def encode_metric_columns(records: Sequence[MetricRecord]) -> dict[str, Any]:
     return {
         "run_id": first if one_run else run_ids,
         "key": [r[1] for r in records],
-        "value": [v if v == v and v not in (float("inf"), float("-inf")) else encode_float(v)
-                  for v in values],
+        "value": [v if isfinite(v) else encode_float(v) for v in values],
         "step": [r[3] for r in records],
         "timestamp": [r[4] for r in records],
     }

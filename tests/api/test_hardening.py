@@ -4,12 +4,10 @@ CORS, security headers, and uploaded files the server must never deserialize."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -18,6 +16,7 @@ from keel.api import ServerConfig, create_app
 from keel.api._serve import serve_in_thread
 from keel.app import Keel
 from keel.config import load_settings
+from tests.api._raw import TRAVERSALS, escaped, send_raw
 
 
 class Live:
@@ -35,15 +34,7 @@ class Live:
 
     def raw(self, method: str, path: str, body: bytes | None = None,
             headers: dict[str, str] | None = None) -> tuple[int, bytes]:
-        """A request with the path sent byte for byte (httpx would normalize dot segments)."""
-        parts = urlsplit(self.url)
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return send_raw(self.url, method, path, body, headers)
 
 
 @pytest.fixture(scope="module")
@@ -58,28 +49,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         live.http.close()
 
 
-TRAVERSALS = [
-    "../../../escape.txt",
-    "%2e%2e/%2e%2e/%2e%2e/escape.txt",
-    "%252e%252e/%252e%252e/%252e%252e/escape.txt",
-    "..%2f..%2f..%2fescape.txt",
-    "..%5c..%5c..%5cescape.txt",
-    "..\\..\\..\\escape.txt",
-    "/etc/escape.txt",
-    "//evil.example/escape.txt",
-    "C:/escape.txt",
-    "c:%5cescape.txt",
-    "..;/..;/..;/escape.txt",
-    "x;jsessionid=1/../../../escape.txt",
-    "file:/escape.txt",
-    "http:///%23/../../escape.txt",
-    "%c0%ae%c0%ae/escape.txt",
-    "%E2%88%95..%E2%88%95..%E2%88%95escape.txt",
-]
 
 
-def _escaped(root: Path) -> list[Path]:
-    return [p for p in root.rglob("escape.txt") if "artifacts" not in p.parts]
 
 
 @pytest.mark.parametrize("tail", TRAVERSALS)
@@ -95,7 +66,7 @@ def test_artifact_paths_cannot_leave_the_store(live: Live, tail: str, method: st
         assert json.loads(body)["path"].startswith(live.prefix + "/")
     elif method == "PUT":
         assert status in (400, 403), (status, body[:200])
-    assert _escaped(live.root) == []
+    assert escaped(live.root) == []
     assert not (live.root / "server" / "escape.txt").exists()
 
 
@@ -213,7 +184,7 @@ def test_uploads_in_parts_check_ids_parts_and_keys(live: Live) -> None:
     for bad_id in ("..%2f..%2fescape", "0" * 31, "Z" * 32):
         status, _ = live.raw("PUT", f"/api/v1/artifact-uploads/{bad_id}/parts/1", body=b"x")
         assert 400 <= status < 500
-    assert _escaped(live.root) == []
+    assert escaped(live.root) == []
 
 
 @pytest.mark.parametrize("content_type", [

@@ -142,9 +142,7 @@ def create_model_version(request: Request, fields: Fields = Depends(mlflow_field
     state.keel.registry.get_registered_model(name)
     source = resolve_source(state, fields.need("source"))
     if source.experiment_id == ADMIN_ONLY:
-        from keel.api._authz import ensure_admin_or_raise
-
-        ensure_admin_or_raise(request, state)
+        state.require_admin(request)
     else:
         state.check(request, Role.READER, EXPERIMENT, source.experiment_id)
     run_id = fields.text("run_id") or source.run_id

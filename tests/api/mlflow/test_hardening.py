@@ -6,13 +6,11 @@ Nothing may be written outside the artifact store: the filesystem is checked."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,6 +19,7 @@ from keel.api import create_app
 from keel.api._serve import serve_in_thread
 from keel.app import Keel
 from keel.config import load_settings
+from tests.api._raw import TRAVERSALS, escaped, send_raw
 from tests.api.conftest import AuthServer
 
 API = "/api/2.0/mlflow"
@@ -60,15 +59,7 @@ class Live:
         return message
 
     def raw(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        """A request with the path sent byte for byte (httpx would normalize dot segments)."""
-        parts = urlsplit(self.url)
-        conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
-        try:
-            conn.request(method, path, body=body)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return send_raw(self.url, method, path, body)
 
 
 @pytest.fixture(scope="module")
@@ -81,29 +72,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         live.http.close()
 
 
-TRAVERSALS = [
-    "../../../escape.txt",
-    "%2e%2e/%2e%2e/%2e%2e/escape.txt",
-    "%252e%252e/%252e%252e/%252e%252e/escape.txt",
-    "..%2f..%2f..%2fescape.txt",
-    "..%5c..%5c..%5cescape.txt",
-    "..\\..\\..\\escape.txt",
-    "/etc/escape.txt",
-    "//evil.example/escape.txt",
-    "C:/escape.txt",
-    "..;/..;/..;/escape.txt",
-    "x;jsessionid=1/../../../escape.txt",
-    "a%3F/../../../escape.txt",
-    "a%23/../../../escape.txt",
-    "file:/escape.txt",
-    "http:///%23/../../escape.txt",
-    "%c0%ae%c0%ae/escape.txt",
-    "%E2%88%95..%E2%88%95..%E2%88%95escape.txt",
-]
 
 
-def _escaped(root: Path) -> list[Path]:
-    return [p for p in root.rglob("escape.txt") if "artifacts" not in p.parts]
 
 
 @pytest.mark.parametrize("tail", TRAVERSALS)
@@ -126,7 +96,7 @@ def test_artifact_paths_cannot_leave_the_store(live: Live, tail: str, method: st
         assert json.loads(body)["error_code"] in ("INVALID_PARAMETER_VALUE",
                                                   "RESOURCE_DOES_NOT_EXIST",
                                                   "ENDPOINT_NOT_FOUND"), body
-    assert _escaped(live.root) == []
+    assert escaped(live.root) == []
 
 
 @pytest.mark.parametrize("prefix", ["..", "%2e%2e", "/etc", "file:/", "a/../../..",
